@@ -1,0 +1,278 @@
+//! An INVENTORY request turned into typed rows: one entry per present section, values
+//! normalised field by field from the catalogue, plus the capacity parts (ACCOUNTINFO,
+//! DOWNLOAD history, IPDISCOVER results, OLD_DEVICEID).
+
+use crate::catalogue::{self, Section, Storage};
+use crate::request::AgentRequest;
+use crate::value::{normalise, Value};
+use crate::xml::Element;
+
+/// A stored row: one value per field of its section, in catalogue order.
+pub type Row = Vec<Value>;
+
+/// The rows of one section present in the inventory.
+#[derive(Debug)]
+pub struct SectionRows {
+    /// The section.
+    pub section: &'static Section,
+    /// Its rows (exactly one for single-row sections).
+    pub rows: Vec<Row>,
+}
+
+/// One host found by an IP discovery scan (`IPDISCOVER/H`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredHost {
+    /// IPv4 address (`I`).
+    pub ip: String,
+    /// MAC address (`M`).
+    pub mac: String,
+    /// Name, or `-` (`N`).
+    pub name: String,
+}
+
+/// A parsed inventory.
+#[derive(Debug)]
+pub struct Inventory {
+    /// The device.
+    pub deviceid: String,
+    /// `HARDWARE/CHECKSUM`; `None` when missing or not a number ("everything changed").
+    pub checksum: Option<u64>,
+    /// The HARDWARE row, if the section was sent.
+    pub hardware: Option<Row>,
+    /// `HARDWARE/LASTDATE` when the agent sends a real one (Windows agent).
+    pub lastdate: Option<String>,
+    /// Generic sections present in the inventory, in catalogue order.
+    pub sections: Vec<SectionRows>,
+    /// Software rows; `None` when the inventory has no SOFTWARES (the old list is kept).
+    pub softwares: Option<Vec<Row>>,
+    /// `(KEYNAME, KEYVALUE)` pairs; `None` when no ACCOUNTINFO was sent.
+    pub accountinfo: Option<Vec<(String, String)>>,
+    /// Package IDs of `DOWNLOAD/HISTORY`; `None` when no DOWNLOAD element was sent.
+    pub download_history: Option<Vec<String>>,
+    /// IP discovery results; `None` when no IPDISCOVER element was sent.
+    pub ipdiscover: Option<Vec<DiscoveredHost>>,
+    /// The DEVICEID this machine had before (re-install, rename).
+    pub old_deviceid: Option<String>,
+}
+
+/// Why an INVENTORY cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum InventoryError {
+    /// No CONTENT element.
+    #[error("INVENTORY without CONTENT")]
+    MissingContent,
+    /// No DEVICEID.
+    #[error("INVENTORY without DEVICEID")]
+    MissingDeviceId,
+}
+
+impl Inventory {
+    /// Reads the inventory out of a parsed request.
+    pub fn from_request(req: &AgentRequest) -> Result<Inventory, InventoryError> {
+        let deviceid = req
+            .deviceid
+            .clone()
+            .ok_or(InventoryError::MissingDeviceId)?;
+        let content = req
+            .root
+            .child("CONTENT")
+            .ok_or(InventoryError::MissingContent)?;
+        let hardware_el = content.child("HARDWARE");
+        let checksum = hardware_el
+            .and_then(|h| h.value("CHECKSUM"))
+            .and_then(|c| c.trim().parse::<u64>().ok());
+        let lastdate = hardware_el
+            .and_then(|h| h.value("LASTDATE"))
+            .map(str::trim)
+            .filter(|d| !d.is_empty() && !d.starts_with("1970-01-01"))
+            .map(str::to_owned);
+
+        let sections = catalogue::SECTIONS
+            .iter()
+            .filter_map(|section| {
+                let mut rows: Vec<Row> = content
+                    .children_named(section.element)
+                    .map(|el| row(section, el))
+                    .collect();
+                if rows.is_empty() {
+                    return None;
+                }
+                if section.storage == Storage::Single {
+                    rows.truncate(1);
+                }
+                Some(SectionRows { section, rows })
+            })
+            .collect();
+
+        let softwares: Vec<Row> = content
+            .children_named(catalogue::SOFTWARES.element)
+            .map(|el| row(&catalogue::SOFTWARES, el))
+            .collect();
+
+        let accountinfo: Vec<(String, String)> = content
+            .children_named("ACCOUNTINFO")
+            .filter_map(|a| {
+                Some((
+                    a.value("KEYNAME")?.trim().to_owned(),
+                    a.value("KEYVALUE").unwrap_or_default().to_owned(),
+                ))
+            })
+            .collect();
+        let accountinfo_sent = content.child("ACCOUNTINFO").is_some();
+
+        let download = content.child("DOWNLOAD");
+        let history = download.and_then(|d| d.child("HISTORY"));
+        let download_history = download.map(|_| {
+            let mut ids: Vec<String> = history
+                .into_iter()
+                .flat_map(|h| h.children_named("PACKAGE"))
+                .filter_map(|p| p.value("ID"))
+                .map(|id| id.trim().to_owned())
+                .filter(|id| !id.is_empty())
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        });
+
+        let ipdiscover = content.child("IPDISCOVER").map(|ipd| {
+            ipd.children_named("H")
+                .filter_map(|h| {
+                    Some(DiscoveredHost {
+                        ip: h.value("I")?.trim().to_owned(),
+                        mac: h.value("M")?.trim().to_owned(),
+                        name: h.value("N").unwrap_or("-").trim().to_owned(),
+                    })
+                })
+                .collect()
+        });
+
+        // The Windows agent leaves OLD_DEVICEID inside DOWNLOAD/HISTORY; accept it wherever
+        // an agent has been seen to put it.
+        let old_deviceid = content
+            .value("OLD_DEVICEID")
+            .or_else(|| history.and_then(|h| h.value("OLD_DEVICEID")))
+            .or_else(|| hardware_el.and_then(|h| h.value("OLD_DEVICEID")))
+            .map(str::trim)
+            .filter(|old| !old.is_empty() && *old != deviceid)
+            .map(str::to_owned);
+
+        Ok(Inventory {
+            deviceid,
+            checksum,
+            hardware: hardware_el.map(|el| row(&catalogue::HARDWARE, el)),
+            lastdate,
+            sections,
+            softwares: (!softwares.is_empty()).then_some(softwares),
+            accountinfo: accountinfo_sent.then_some(accountinfo),
+            download_history,
+            ipdiscover,
+            old_deviceid,
+        })
+    }
+
+    /// A value of the HARDWARE row by field name.
+    pub fn hardware_text(&self, name: &str) -> Option<&str> {
+        let index = catalogue::HARDWARE.field_index(name)?;
+        self.hardware.as_ref()?.get(index)?.as_text()
+    }
+
+    /// The rows of a generic section, if present.
+    pub fn section(&self, element: &str) -> Option<&SectionRows> {
+        self.sections.iter().find(|s| s.section.element == element)
+    }
+
+    /// A text field of the single row of a section (BIOS/SSN, …).
+    pub fn single_text(&self, element: &str, field: &str) -> Option<&str> {
+        let rows = self.section(element)?;
+        let index = rows.section.field_index(field)?;
+        rows.rows.first()?.get(index)?.as_text()
+    }
+
+    /// Every value of one text field across a section's rows (NETWORKS/MACADDR, …).
+    pub fn column_texts<'a>(&'a self, element: &str, field: &str) -> Vec<&'a str> {
+        let Some(rows) = self.section(element) else {
+            return Vec::new();
+        };
+        let Some(index) = rows.section.field_index(field) else {
+            return Vec::new();
+        };
+        rows.rows
+            .iter()
+            .filter_map(|r| r.get(index)?.as_text())
+            .collect()
+    }
+}
+
+/// Builds one row: each field from its element (or an alias), normalised.
+fn row(section: &Section, el: &Element) -> Row {
+    section
+        .fields
+        .iter()
+        .map(|f| {
+            let raw = std::iter::once(f.name)
+                .chain(f.aliases.iter().copied())
+                .find_map(|name| el.value(name));
+            normalise(f, raw)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::parse_request;
+
+    fn inventory(content: &str) -> Inventory {
+        let doc = format!("<REQUEST><CONTENT>{content}</CONTENT><DEVICEID>pc-2024-01-01-00-00-00</DEVICEID><QUERY>INVENTORY</QUERY></REQUEST>");
+        Inventory::from_request(&parse_request(doc.as_bytes()).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn sections_rows_and_checksum() {
+        let inv = inventory(
+            "<HARDWARE><NAME>pc</NAME><CHECKSUM>4609</CHECKSUM><MEMORY>2048</MEMORY></HARDWARE>\
+             <CPUS><TYPE>x</TYPE><CORES>4</CORES></CPUS><CPUS><TYPE>y</TYPE></CPUS>\
+             <BIOS><SSN>A</SSN></BIOS><BIOS><SSN>B</SSN></BIOS><USERS><LOGIN>x</LOGIN></USERS>",
+        );
+        assert_eq!(inv.checksum, Some(4609));
+        assert_eq!(inv.hardware_text("NAME"), Some("pc"));
+        assert_eq!(inv.section("CPUS").unwrap().rows.len(), 2);
+        assert_eq!(inv.single_text("BIOS", "SSN"), Some("A"));
+        assert!(inv.softwares.is_none());
+        assert!(inv.accountinfo.is_none());
+        assert!(inv.download_history.is_none());
+    }
+
+    #[test]
+    fn fusioninventory_aliases() {
+        let inv = inventory("<CPUS><NAME>AMD EPYC</NAME><CORE>2</CORE></CPUS><SOFTWARES><NAME>a</NAME><ARCH>all</ARCH></SOFTWARES>");
+        let cpus = inv.section("CPUS").unwrap();
+        assert_eq!(
+            cpus.rows[0][cpus.section.field_index("TYPE").unwrap()],
+            Value::Text("AMD EPYC".into())
+        );
+        assert_eq!(
+            cpus.rows[0][cpus.section.field_index("CORES").unwrap()],
+            Value::Int(2)
+        );
+        let sw = &inv.softwares.unwrap()[0];
+        assert_eq!(
+            sw[catalogue::SOFTWARES.field_index("ARCHITECTURE").unwrap()],
+            Value::Text("all".into())
+        );
+    }
+
+    #[test]
+    fn capacities() {
+        let inv = inventory(
+            "<ACCOUNTINFO><KEYNAME>TAG</KEYNAME><KEYVALUE>PARIS</KEYVALUE></ACCOUNTINFO>\
+             <DOWNLOAD><HISTORY><PACKAGE ID=\"2\"/><PACKAGE ID=\"1\"/><OLD_DEVICEID>old-2020-01-01-00-00-00</OLD_DEVICEID></HISTORY></DOWNLOAD>\
+             <IPDISCOVER><H><I>10.0.0.1</I><M>00:11:22:33:44:55</M><N>gw</N></H></IPDISCOVER>",
+        );
+        assert_eq!(inv.accountinfo, Some(vec![("TAG".into(), "PARIS".into())]));
+        assert_eq!(inv.download_history, Some(vec!["1".into(), "2".into()]));
+        assert_eq!(inv.old_deviceid.as_deref(), Some("old-2020-01-01-00-00-00"));
+        assert_eq!(inv.ipdiscover.unwrap()[0].name, "gw");
+    }
+}

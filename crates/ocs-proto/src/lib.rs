@@ -1,0 +1,22 @@
+//! The OCS Inventory NG wire protocol as data: how agent bodies are encoded, how their XML is
+//! read (with the original server's XML::Simple semantics), which inventory sections exist and
+//! what each holds, and how replies are written.
+//!
+//! This crate does no I/O and knows nothing about databases or HTTP: callers hand it bytes and
+//! get typed values back, so every rule here can be tested on captured agent traffic alone.
+
+pub mod catalogue;
+pub mod codec;
+pub mod deviceid;
+pub mod inventory;
+pub mod reply;
+pub mod request;
+pub mod useragent;
+pub mod value;
+pub mod xml;
+
+pub use codec::{BodyEncoding, CodecError, DecodeLimits};
+pub use inventory::{Inventory, InventoryError};
+pub use request::{AgentRequest, Query, RequestError};
+pub use value::Value;
+pub use xml::{Element, XmlError};

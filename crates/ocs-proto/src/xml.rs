@@ -1,0 +1,286 @@
+//! Reads agent XML into an element tree with the semantics of the original server's
+//! XML::Simple configuration, because agents were written against those semantics:
+//!
+//! * attributes and child elements are interchangeable (`<REQUEST QUERY="DOWNLOAD"/>` equals
+//!   `<REQUEST><QUERY>DOWNLOAD</QUERY></REQUEST>`), so attributes become leading children;
+//! * an element with no attribute, no child and only whitespace text is absent
+//!   (`SuppressEmpty`), and whitespace-only text is discarded;
+//! * other text is kept verbatim, not trimmed.
+//!
+//! A document type declaration is refused outright: it is the only way to declare entities,
+//! and the original's XXE (CVE-2018-14473) came through one.
+
+use std::borrow::Cow;
+
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::Reader;
+
+/// Deepest nesting accepted; real inventories are four levels deep.
+const MAX_DEPTH: usize = 32;
+
+/// One XML element after the XML::Simple folding described in the module comment.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Element {
+    /// Tag name, as written (OCS names are upper case).
+    pub name: String,
+    /// Non-whitespace text, verbatim; empty when the element has none.
+    pub text: String,
+    /// Attributes (first, in document order) then child elements.
+    pub children: Vec<Element>,
+}
+
+/// Why a document could not be read.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum XmlError {
+    /// `<!DOCTYPE` is refused (XXE protection).
+    #[error("document type declarations are not accepted")]
+    Doctype,
+    /// The bytes are not valid in the document's encoding, or the encoding is unknown.
+    #[error("invalid encoding: {0}")]
+    Encoding(String),
+    /// Not well-formed XML.
+    #[error("malformed XML: {0}")]
+    Syntax(String),
+    /// Nesting beyond [`MAX_DEPTH`].
+    #[error("XML nested deeper than {MAX_DEPTH} levels")]
+    TooDeep,
+    /// No root element.
+    #[error("no root element")]
+    NoRoot,
+}
+
+impl Element {
+    /// The first child with this name.
+    pub fn child(&self, name: &str) -> Option<&Element> {
+        self.children.iter().find(|c| c.name == name)
+    }
+
+    /// Every child with this name, in document order.
+    pub fn children_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The text of the first child with this name, if that child is present.
+    pub fn value(&self, name: &str) -> Option<&str> {
+        self.child(name).map(|c| c.text.as_str())
+    }
+
+    /// Whether the element carries nothing: no text and no children.
+    pub fn is_blank(&self) -> bool {
+        self.text.is_empty() && self.children.is_empty()
+    }
+}
+
+/// Parses a whole document. The encoding comes from the XML declaration (UTF-8 when absent).
+pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
+    let text = decode_document(doc)?;
+    let mut reader = Reader::from_str(&text);
+    let mut stack: Vec<Element> = Vec::new();
+    let mut root: Option<Element> = None;
+    loop {
+        let event = reader
+            .read_event()
+            .map_err(|e| XmlError::Syntax(e.to_string()))?;
+        match event {
+            Event::DocType(_) => return Err(XmlError::Doctype),
+            Event::Start(start) => {
+                if stack.len() >= MAX_DEPTH {
+                    return Err(XmlError::TooDeep);
+                }
+                stack.push(open_element(&start)?);
+            }
+            Event::Empty(start) => {
+                let element = open_element(&start)?;
+                close_element(element, &mut stack, &mut root)?;
+            }
+            Event::End(_) => {
+                let element = stack
+                    .pop()
+                    .ok_or_else(|| XmlError::Syntax("unbalanced end tag".into()))?;
+                close_element(element, &mut stack, &mut root)?;
+            }
+            Event::Text(t) => {
+                let s = t.unescape().map_err(|e| XmlError::Syntax(e.to_string()))?;
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(&s);
+                } else if !s.trim().is_empty() {
+                    return Err(XmlError::Syntax("text outside the root element".into()));
+                }
+            }
+            Event::CData(c) => {
+                let s = std::str::from_utf8(c.as_ref())
+                    .map_err(|e| XmlError::Encoding(e.to_string()))?;
+                if let Some(top) = stack.last_mut() {
+                    top.text.push_str(s);
+                }
+            }
+            Event::Eof => break,
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+        }
+    }
+    if !stack.is_empty() {
+        return Err(XmlError::Syntax("document ends inside an element".into()));
+    }
+    root.ok_or(XmlError::NoRoot)
+}
+
+fn open_element(start: &BytesStart<'_>) -> Result<Element, XmlError> {
+    let name = utf8(start.name().as_ref())?.to_owned();
+    let mut children = Vec::new();
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| XmlError::Syntax(e.to_string()))?;
+        let value = attr
+            .unescape_value()
+            .map_err(|e| XmlError::Syntax(e.to_string()))?;
+        children.push(Element {
+            name: utf8(attr.key.as_ref())?.to_owned(),
+            text: value.into_owned(),
+            children: Vec::new(),
+        });
+    }
+    Ok(Element {
+        name,
+        text: String::new(),
+        children,
+    })
+}
+
+fn close_element(
+    mut element: Element,
+    stack: &mut [Element],
+    root: &mut Option<Element>,
+) -> Result<(), XmlError> {
+    if element.text.trim().is_empty() {
+        element.text.clear();
+    }
+    match stack.last_mut() {
+        Some(parent) => {
+            // SuppressEmpty: an empty element is as good as absent.
+            if !element.is_blank() {
+                parent.children.push(element);
+            }
+            Ok(())
+        }
+        None if root.is_none() => {
+            *root = Some(element);
+            Ok(())
+        }
+        None => Err(XmlError::Syntax("more than one root element".into())),
+    }
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, XmlError> {
+    std::str::from_utf8(bytes).map_err(|e| XmlError::Encoding(e.to_string()))
+}
+
+/// Turns the raw bytes into UTF-8 text. A declared non-UTF-8 encoding (old Windows agents
+/// declare ISO-8859-1) is transcoded; UTF-8 that is not valid UTF-8 is refused rather than
+/// guessed at, so nothing mis-decoded reaches the database.
+fn decode_document(doc: &[u8]) -> Result<Cow<'_, str>, XmlError> {
+    let doc = doc.strip_prefix(&[0xef, 0xbb, 0xbf]).unwrap_or(doc);
+    if let Some(label) = declared_encoding(doc) {
+        let encoding = encoding_rs::Encoding::for_label(label.as_bytes())
+            .ok_or_else(|| XmlError::Encoding(format!("unknown encoding {label:?}")))?;
+        if encoding != encoding_rs::UTF_8 {
+            let (text, _, had_errors) = encoding.decode(doc);
+            if had_errors {
+                return Err(XmlError::Encoding(format!(
+                    "bytes not valid in {}",
+                    encoding.name()
+                )));
+            }
+            return Ok(text);
+        }
+    }
+    std::str::from_utf8(doc)
+        .map(Cow::Borrowed)
+        .map_err(|e| XmlError::Encoding(format!("invalid UTF-8 at byte {}", e.valid_up_to())))
+}
+
+/// The `encoding` pseudo-attribute of the XML declaration, if any.
+fn declared_encoding(doc: &[u8]) -> Option<String> {
+    let head = &doc[..doc.len().min(200)];
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = head.windows(2).position(|w| w == b"?>")?;
+    let decl = String::from_utf8_lossy(&head[..end]);
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    Some(value[..value.find(quote)?].to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attributes_and_children_are_interchangeable() {
+        let a =
+            parse(br#"<REQUEST DEVICEID="d-2024-01-01-00-00-00" QUERY="DOWNLOAD" ERR="SUCCESS"/>"#)
+                .unwrap();
+        let b = parse(b"<REQUEST><DEVICEID>d-2024-01-01-00-00-00</DEVICEID><QUERY>DOWNLOAD</QUERY><ERR>SUCCESS</ERR></REQUEST>").unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.value("QUERY"), Some("DOWNLOAD"));
+    }
+
+    #[test]
+    fn empty_elements_are_absent_and_text_is_verbatim() {
+        let e =
+            parse(b"<R><BIOS>\n    </BIOS><A></A><B/><C> x </C><D>\n<E>1</E>\n</D></R>").unwrap();
+        assert_eq!(
+            e.children
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>(),
+            ["C", "D"]
+        );
+        assert_eq!(e.value("C"), Some(" x "));
+        assert_eq!(e.child("D").unwrap().text, "");
+        assert_eq!(e.child("D").unwrap().value("E"), Some("1"));
+    }
+
+    #[test]
+    fn a_section_of_empty_fields_is_absent() {
+        // FusionInventory sends this on machines without DMI data.
+        let e = parse(b"<R><BIOS><SSN /></BIOS></R>").unwrap();
+        assert!(e.child("BIOS").is_none());
+    }
+
+    #[test]
+    fn doctype_and_entities_are_refused() {
+        let xxe = br#"<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><R>&x;</R>"#;
+        assert_eq!(parse(xxe), Err(XmlError::Doctype));
+        assert!(matches!(parse(b"<R>&x;</R>"), Err(XmlError::Syntax(_))));
+        assert_eq!(parse(b"<R>&amp;&#65;</R>").unwrap().text, "&A");
+    }
+
+    #[test]
+    fn encodings() {
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><R>caf\xe9</R>";
+        assert_eq!(parse(latin1).unwrap().text, "caf\u{e9}");
+        assert!(matches!(
+            parse(b"<?xml version=\"1.0\"?><R>caf\xe9</R>"),
+            Err(XmlError::Encoding(_))
+        ));
+        assert!(matches!(
+            parse(b"<?xml version='1.0' encoding='x-nope'?><R/>"),
+            Err(XmlError::Encoding(_))
+        ));
+        assert_eq!(parse("\u{feff}<R>é</R>".as_bytes()).unwrap().text, "é");
+    }
+
+    #[test]
+    fn malformed_documents() {
+        assert!(matches!(parse(b"<R><A></R>"), Err(XmlError::Syntax(_))));
+        assert!(matches!(parse(b"<R>"), Err(XmlError::Syntax(_))));
+        assert_eq!(parse(b"  "), Err(XmlError::NoRoot));
+        let deep = "<a>".repeat(40) + &"</a>".repeat(40);
+        assert_eq!(parse(deep.as_bytes()), Err(XmlError::TooDeep));
+    }
+}
