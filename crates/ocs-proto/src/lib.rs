@@ -11,6 +11,7 @@ pub mod deviceid;
 pub mod inventory;
 pub mod reply;
 pub mod request;
+pub mod software;
 pub mod useragent;
 pub mod value;
 pub mod xml;

@@ -1,0 +1,290 @@
+//! Generic inventory sections: every catalogue table is written and read by the same code,
+//! with statements built from the catalogue (never from request text).
+
+use std::collections::HashMap;
+
+use ocs_proto::catalogue::{FieldKind, Section, Storage};
+use ocs_proto::Value;
+use sqlx::Row;
+
+use crate::hosts::HostId;
+use crate::sql::{
+    bind_value, column_list, multi_insert, placeholders, read_value, rows_per_statement,
+};
+use crate::{Result, Store, WriteTx};
+
+/// Rows of one section as stored, for reading back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SectionData {
+    /// Table name (the section's key in the API).
+    pub table: &'static str,
+    /// Column names and types.
+    pub columns: Vec<(&'static str, FieldKind)>,
+    /// One value per column, per row.
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// What a section write did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SectionChange {
+    /// Rows added.
+    pub inserted: usize,
+    /// Rows removed.
+    pub deleted: usize,
+    /// Rows left untouched.
+    pub kept: usize,
+}
+
+impl WriteTx {
+    /// Replaces a device's rows of a section (`DELETE` then `INSERT`).
+    pub async fn replace_section(
+        &mut self,
+        id: HostId,
+        section: &'static Section,
+        rows: &[Vec<Value>],
+    ) -> Result<SectionChange> {
+        let deleted = sqlx::query(&format!(
+            "DELETE FROM {} WHERE hardware_id = $1",
+            section.table
+        ))
+        .bind(id.0)
+        .execute(self.conn())
+        .await?
+        .rows_affected();
+        self.insert_rows(id, section, rows).await?;
+        Ok(SectionChange {
+            inserted: rows.len(),
+            deleted: usize::try_from(deleted).unwrap_or(usize::MAX),
+            kept: 0,
+        })
+    }
+
+    /// Adds rows without touching existing ones (append-only sections).
+    pub async fn append_section(
+        &mut self,
+        id: HostId,
+        section: &'static Section,
+        rows: &[Vec<Value>],
+    ) -> Result<SectionChange> {
+        self.insert_rows(id, section, rows).await?;
+        Ok(SectionChange {
+            inserted: rows.len(),
+            ..SectionChange::default()
+        })
+    }
+
+    /// Row-level merge: stored rows equal to a sent row are kept (each matches at most one),
+    /// the other stored rows are deleted and the other sent rows inserted. NULL, `''` and `0`
+    /// compare equal, as in the original.
+    pub async fn diff_section(
+        &mut self,
+        id: HostId,
+        section: &'static Section,
+        rows: &[Vec<Value>],
+    ) -> Result<SectionChange> {
+        if section.storage == Storage::Single {
+            return self.replace_section(id, section, rows).await;
+        }
+        let stored = self.load_rows(id, section).await?;
+        let mut by_key: HashMap<Vec<String>, Vec<i64>> = HashMap::new();
+        for (row_id, values) in stored {
+            by_key
+                .entry(values.iter().map(Value::comparable).collect())
+                .or_default()
+                .push(row_id);
+        }
+        let mut to_insert = Vec::new();
+        let mut kept = 0;
+        for row in rows {
+            let key: Vec<String> = row.iter().map(Value::comparable).collect();
+            match by_key.get_mut(&key).and_then(Vec::pop) {
+                Some(_) => kept += 1,
+                None => to_insert.push(row.clone()),
+            }
+        }
+        let stale: Vec<i64> = by_key.into_values().flatten().collect();
+        self.delete_ids(section.table, &stale).await?;
+        self.insert_rows(id, section, &to_insert).await?;
+        Ok(SectionChange {
+            inserted: to_insert.len(),
+            deleted: stale.len(),
+            kept,
+        })
+    }
+
+    async fn load_rows(&mut self, id: HostId, section: &Section) -> Result<Vec<(i64, Vec<Value>)>> {
+        let sql = format!(
+            "SELECT id, {} FROM {} WHERE hardware_id = $1",
+            column_list(section),
+            section.table
+        );
+        let rows = sqlx::query(&sql).bind(id.0).fetch_all(self.conn()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let values = section
+                .fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| read_value(r, i + 1, f.kind))
+                .collect::<std::result::Result<_, _>>()?;
+            out.push((r.try_get(0)?, values));
+        }
+        Ok(out)
+    }
+
+    pub(crate) async fn delete_ids(&mut self, table: &str, ids: &[i64]) -> Result<()> {
+        for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
+            let sql = format!(
+                "DELETE FROM {table} WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_rows(
+        &mut self,
+        id: HostId,
+        section: &Section,
+        rows: &[Vec<Value>],
+    ) -> Result<()> {
+        for chunk in rows.chunks(rows_per_statement(section.fields.len() + 1)) {
+            let sql = multi_insert(section, section.table, chunk.len());
+            let mut q = sqlx::query(&sql);
+            for row in chunk {
+                q = q.bind(id.0);
+                for (f, v) in section.fields.iter().zip(row) {
+                    q = bind_value(q, f.kind, v);
+                }
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A device's rows of one section, in insertion order.
+    pub async fn section_rows(&self, id: HostId, section: &'static Section) -> Result<SectionData> {
+        let order = if section.storage == Storage::Single {
+            "hardware_id"
+        } else {
+            "id"
+        };
+        let sql = format!(
+            "SELECT {} FROM {} WHERE hardware_id = $1 ORDER BY {order}",
+            column_list(section),
+            section.table
+        );
+        let rows = sqlx::query(&sql).bind(id.0).fetch_all(&self.pool).await?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                section
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| read_value(r, i, f.kind))
+                    .collect()
+            })
+            .collect::<std::result::Result<Vec<Vec<Value>>, _>>()?;
+        Ok(SectionData {
+            table: section.table,
+            columns: section.fields.iter().map(|f| (f.column, f.kind)).collect(),
+            rows,
+        })
+    }
+
+    /// The row IDs of a device's rows of one section (tests use them to prove rows were left
+    /// untouched).
+    pub async fn section_row_ids(&self, id: HostId, table: &str) -> Result<Vec<i64>> {
+        let section = ocs_proto::catalogue::SECTIONS
+            .iter()
+            .chain([&ocs_proto::catalogue::SOFTWARES])
+            .find(|s| s.table == table);
+        let Some(section) = section else {
+            return Ok(Vec::new());
+        };
+        let (column, table) = match section.storage {
+            Storage::Single => ("hardware_id", section.table),
+            Storage::Software => ("id", "software"),
+            _ => ("id", section.table),
+        };
+        let sql = format!("SELECT {column} FROM {table} WHERE hardware_id = $1 ORDER BY {column}");
+        Ok(sqlx::query_scalar(&sql)
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::store;
+    use ocs_proto::catalogue::section;
+
+    fn net(desc: &str, mac: &str) -> Vec<Value> {
+        let s = section("NETWORKS").unwrap();
+        s.fields
+            .iter()
+            .map(|f| match f.name {
+                "DESCRIPTION" => Value::Text(desc.into()),
+                "MACADDR" => Value::Text(mac.into()),
+                _ => Value::Null,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn row_level_diff_keeps_equal_rows() {
+        let (store, _dir) = store().await;
+        let networks = section("NETWORKS").unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.insert_host("pc-2024-01-01-00-00-00").await.unwrap();
+        tx.replace_section(id, networks, &[net("A", "aa"), net("B", "bb")])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let before = store.section_row_ids(id, "networks").await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let change = tx
+            .diff_section(id, networks, &[net("A", "aa"), net("C", "cc")])
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            change,
+            SectionChange {
+                inserted: 1,
+                deleted: 1,
+                kept: 1
+            }
+        );
+        let after = store.section_row_ids(id, "networks").await.unwrap();
+        assert_eq!(after[0], before[0], "A keeps its row");
+        let rows = store.section_rows(id, networks).await.unwrap().rows;
+        assert_eq!(
+            rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+            [Value::Text("A".into()), Value::Text("C".into())]
+        );
+    }
+
+    #[tokio::test]
+    async fn rollback_leaves_nothing() {
+        let (store, _dir) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.insert_host("pc-2024-01-01-00-00-00").await.unwrap();
+        tx.replace_section(id, section("NETWORKS").unwrap(), &[net("A", "aa")])
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        assert_eq!(store.count_hosts().await.unwrap(), 0);
+    }
+}

@@ -1,0 +1,374 @@
+//! Software reconciliation. Names, publishers and versions go into dictionaries (looked up
+//! and filled in batches, not one statement per entry), and a device's software rows are
+//! matched as a multiset against what the agent sent: rows equal to a sent entry keep their
+//! ID, the rest are deleted or inserted. Two identical entries give two rows, so the device
+//! holds exactly as many entries as the agent sent.
+
+use std::collections::{HashMap, HashSet};
+
+use ocs_proto::catalogue::{self, FieldKind};
+use ocs_proto::software::pretty_version;
+use ocs_proto::Value;
+use sqlx::Row;
+
+use crate::hosts::HostId;
+use crate::sections::SectionData;
+use crate::sql::{bind_value, placeholders, read_value, rows_per_statement, MAX_PARAMS};
+use crate::{Result, Store, WriteTx};
+
+/// Dictionary ID used when a name, publisher or version is missing.
+const UNAVAILABLE: i64 = 1;
+
+/// Columns of `software` after the three dictionary IDs, in catalogue order.
+const DETAIL_FIELDS: &[&str] = &[
+    "FOLDER",
+    "COMMENTS",
+    "FILENAME",
+    "FILESIZE",
+    "SOURCE",
+    "GUID",
+    "LANGUAGE",
+    "INSTALLDATE",
+    "BITSWIDTH",
+    "ARCHITECTURE",
+];
+
+/// What a reconciliation did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SoftwareChange {
+    /// Rows added.
+    pub inserted: usize,
+    /// Rows removed.
+    pub deleted: usize,
+    /// Rows left untouched.
+    pub kept: usize,
+}
+
+struct Dictionary {
+    table: &'static str,
+    column: &'static str,
+}
+
+const NAMES: Dictionary = Dictionary {
+    table: "software_name",
+    column: "name",
+};
+const PUBLISHERS: Dictionary = Dictionary {
+    table: "software_publisher",
+    column: "publisher",
+};
+const VERSIONS: Dictionary = Dictionary {
+    table: "software_version",
+    column: "version",
+};
+
+fn field(name: &str) -> usize {
+    catalogue::SOFTWARES.field_index(name).unwrap_or(0)
+}
+
+fn text_of(row: &[Value], name: &str) -> Option<String> {
+    row.get(field(name))
+        .and_then(Value::as_text)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+}
+
+impl WriteTx {
+    /// Reconciles a device's software with the entries of an inventory.
+    pub async fn reconcile_software(
+        &mut self,
+        id: HostId,
+        rows: &[Vec<Value>],
+    ) -> Result<SoftwareChange> {
+        let names: HashSet<String> = rows
+            .iter()
+            .filter_map(|r| r.get(field("NAME")).and_then(Value::as_text))
+            .map(str::to_owned)
+            .collect();
+        let publishers: HashSet<String> = rows
+            .iter()
+            .filter_map(|r| text_of(r, "PUBLISHER"))
+            .collect();
+        let versions: HashSet<String> = rows.iter().filter_map(|r| text_of(r, "VERSION")).collect();
+        let name_ids = self.dictionary_ids(&NAMES, names).await?;
+        let publisher_ids = self.dictionary_ids(&PUBLISHERS, publishers).await?;
+        let version_ids = self.dictionary_ids(&VERSIONS, versions).await?;
+
+        let detail_kinds: Vec<FieldKind> = DETAIL_FIELDS
+            .iter()
+            .map(|f| catalogue::SOFTWARES.fields[field(f)].kind)
+            .collect();
+        let wanted: Vec<(Vec<i64>, Vec<Value>)> = rows
+            .iter()
+            .map(|r| {
+                let name = r
+                    .get(field("NAME"))
+                    .and_then(Value::as_text)
+                    .and_then(|n| name_ids.get(n))
+                    .copied();
+                let publisher =
+                    text_of(r, "PUBLISHER").and_then(|p| publisher_ids.get(&p).copied());
+                let version = text_of(r, "VERSION").and_then(|v| version_ids.get(&v).copied());
+                let ids = vec![
+                    name.unwrap_or(UNAVAILABLE),
+                    publisher.unwrap_or(UNAVAILABLE),
+                    version.unwrap_or(UNAVAILABLE),
+                ];
+                let details = DETAIL_FIELDS
+                    .iter()
+                    .map(|f| r.get(field(f)).cloned().unwrap_or(Value::Null))
+                    .collect();
+                (ids, details)
+            })
+            .collect();
+
+        let detail_columns = DETAIL_FIELDS
+            .iter()
+            .map(|f| f.to_lowercase())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let stored = sqlx::query(&format!("SELECT id, name_id, publisher_id, version_id, {detail_columns} FROM software WHERE hardware_id = $1"))
+            .bind(id.0)
+            .fetch_all(self.conn())
+            .await?;
+        let mut by_key: HashMap<String, Vec<i64>> = HashMap::new();
+        for r in &stored {
+            let ids = vec![r.try_get::<i64, _>(1)?, r.try_get(2)?, r.try_get(3)?];
+            let details = detail_kinds
+                .iter()
+                .enumerate()
+                .map(|(i, k)| read_value(r, i + 4, *k))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            by_key
+                .entry(key(&ids, &details))
+                .or_default()
+                .push(r.try_get(0)?);
+        }
+        let mut to_insert = Vec::new();
+        let mut kept = 0;
+        for (ids, details) in &wanted {
+            match by_key.get_mut(&key(ids, details)).and_then(Vec::pop) {
+                Some(_) => kept += 1,
+                None => to_insert.push((ids, details)),
+            }
+        }
+        let stale: Vec<i64> = by_key.into_values().flatten().collect();
+        self.delete_ids("software", &stale).await?;
+
+        let width = 4 + DETAIL_FIELDS.len();
+        for chunk in to_insert.chunks(rows_per_statement(width)) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| format!("({})", placeholders(r * width + 1, width)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO software (hardware_id, name_id, publisher_id, version_id, {detail_columns}) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (ids, details) in chunk {
+                q = q.bind(id.0).bind(ids[0]).bind(ids[1]).bind(ids[2]);
+                for (kind, v) in detail_kinds.iter().zip(details.iter()) {
+                    q = bind_value(q, *kind, v);
+                }
+            }
+            q.execute(self.conn()).await?;
+        }
+        Ok(SoftwareChange {
+            inserted: to_insert.len(),
+            deleted: stale.len(),
+            kept,
+        })
+    }
+
+    /// IDs of dictionary entries, inserting the missing ones.
+    async fn dictionary_ids(
+        &mut self,
+        dict: &Dictionary,
+        values: HashSet<String>,
+    ) -> Result<HashMap<String, i64>> {
+        let values: Vec<String> = values.into_iter().collect();
+        let mut ids = HashMap::with_capacity(values.len());
+        let per_row = if dict.table == VERSIONS.table { 5 } else { 1 };
+        for chunk in values.chunks(MAX_PARAMS / per_row) {
+            let select = format!(
+                "SELECT id, {col} FROM {t} WHERE {col} IN ({})",
+                placeholders(1, chunk.len()),
+                col = dict.column,
+                t = dict.table
+            );
+            let mut q = sqlx::query(&select);
+            for v in chunk {
+                q = q.bind(v.clone());
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                ids.insert(r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+            }
+            let missing: Vec<&String> = chunk.iter().filter(|v| !ids.contains_key(*v)).collect();
+            if missing.is_empty() {
+                continue;
+            }
+            let rows: Vec<String> = (0..missing.len())
+                .map(|i| format!("({})", placeholders(i * per_row + 1, per_row)))
+                .collect();
+            let insert = if per_row == 5 {
+                format!("INSERT INTO software_version (version, prettyversion, major, minor, patch) VALUES {} RETURNING id, version", rows.join(", "))
+            } else {
+                format!(
+                    "INSERT INTO {t} ({col}) VALUES {} RETURNING id, {col}",
+                    rows.join(", "),
+                    col = dict.column,
+                    t = dict.table
+                )
+            };
+            let mut q = sqlx::query(&insert);
+            for v in &missing {
+                q = q.bind((*v).clone());
+                if per_row == 5 {
+                    let p = pretty_version(v);
+                    q = q.bind(p.pretty).bind(p.major).bind(p.minor).bind(p.patch);
+                }
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                ids.insert(r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+            }
+        }
+        Ok(ids)
+    }
+}
+
+fn key(ids: &[i64], details: &[Value]) -> String {
+    let mut k = format!("{}\u{1f}{}\u{1f}{}", ids[0], ids[1], ids[2]);
+    for v in details {
+        k.push('\u{1f}');
+        k.push_str(&v.comparable());
+    }
+    k
+}
+
+impl Store {
+    /// A device's software, with names, publishers and versions resolved, sorted by name.
+    pub async fn software_rows(&self, id: HostId) -> Result<SectionData> {
+        let detail_columns = DETAIL_FIELDS
+            .iter()
+            .map(|f| format!("s.{}", f.to_lowercase()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT n.name, p.publisher, v.version, {detail_columns} FROM software s \
+             JOIN software_name n ON n.id = s.name_id \
+             JOIN software_publisher p ON p.id = s.publisher_id \
+             JOIN software_version v ON v.id = s.version_id \
+             WHERE s.hardware_id = $1 ORDER BY n.name, s.id"
+        );
+        let fields = catalogue::SOFTWARES.fields;
+        let order: Vec<usize> = ["NAME", "PUBLISHER", "VERSION"]
+            .iter()
+            .chain(DETAIL_FIELDS)
+            .map(|f| field(f))
+            .collect();
+        let rows = sqlx::query(&sql).bind(id.0).fetch_all(&self.pool).await?;
+        let rows = rows
+            .iter()
+            .map(|r| {
+                order
+                    .iter()
+                    .enumerate()
+                    .map(|(i, fi)| read_value(r, i, fields[*fi].kind))
+                    .collect()
+            })
+            .collect::<std::result::Result<Vec<Vec<Value>>, _>>()?;
+        Ok(SectionData {
+            table: catalogue::SOFTWARES.table,
+            columns: order
+                .iter()
+                .map(|fi| (fields[*fi].column, fields[*fi].kind))
+                .collect(),
+            rows,
+        })
+    }
+
+    /// `(prettyversion, major, minor, patch)` of a version in the dictionary.
+    pub async fn find_version(&self, version: &str) -> Result<Option<(String, i64, i64, i64)>> {
+        let row = sqlx::query(
+            "SELECT prettyversion, major, minor, patch FROM software_version WHERE version = $1",
+        )
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row
+            .map(|r| {
+                Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?))
+            })
+            .transpose()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::store;
+
+    fn sw(name: &str, version: &str, publisher: Option<&str>) -> Vec<Value> {
+        catalogue::SOFTWARES
+            .fields
+            .iter()
+            .map(|f| match f.name {
+                "NAME" => Value::Text(name.into()),
+                "VERSION" => Value::Text(version.into()),
+                "PUBLISHER" => publisher.map_or(Value::Null, |p| Value::Text(p.into())),
+                _ => Value::Null,
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn identical_lists_keep_ids_and_removals_are_exact() {
+        let (store, _dir) = store().await;
+        let list = vec![
+            sw("a", "1:2.38.1-5+deb12u1", None),
+            sw("b", "1", Some("Debian")),
+            sw("b", "1", Some("Debian")),
+        ];
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.insert_host("pc-2024-01-01-00-00-00").await.unwrap();
+        assert_eq!(tx.reconcile_software(id, &list).await.unwrap().inserted, 3);
+        tx.commit().await.unwrap();
+        let before = store.section_row_ids(id, "softwares").await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let change = tx.reconcile_software(id, &list).await.unwrap();
+        assert_eq!(
+            change,
+            SoftwareChange {
+                inserted: 0,
+                deleted: 0,
+                kept: 3
+            }
+        );
+        let change = tx.reconcile_software(id, &list[..2]).await.unwrap();
+        assert_eq!(
+            change,
+            SoftwareChange {
+                inserted: 0,
+                deleted: 1,
+                kept: 2
+            }
+        );
+        tx.commit().await.unwrap();
+        let after = store.section_row_ids(id, "softwares").await.unwrap();
+        assert_eq!(after.len(), 2);
+        assert!(after.iter().all(|i| before.contains(i)));
+
+        assert_eq!(
+            store.find_version("1:2.38.1-5+deb12u1").await.unwrap(),
+            Some(("2.38.1".into(), 2, 38, 1))
+        );
+        let rows = store.software_rows(id).await.unwrap();
+        assert_eq!(
+            rows.rows[0][1],
+            Value::Text("Unavailable".into()),
+            "missing publisher is 'Unavailable'"
+        );
+    }
+}

@@ -1,0 +1,79 @@
+//! Helpers shared by the SQL of every area: binding catalogue values, placeholders, chunking.
+
+use ocs_proto::catalogue::{FieldKind, Section};
+use ocs_proto::Value;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+/// Most parameters put in one statement; well under SQLite's and PostgreSQL's limits.
+pub const MAX_PARAMS: usize = 900;
+
+pub type AnyQuery<'q> = Query<'q, Any, AnyArguments<'q>>;
+
+/// Seconds since the Unix epoch.
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Binds one catalogue value with the type its field has.
+pub fn bind_value<'q>(q: AnyQuery<'q>, kind: FieldKind, value: &Value) -> AnyQuery<'q> {
+    match (kind, value) {
+        (FieldKind::Int, Value::Int(n)) => q.bind(Some(*n)),
+        (FieldKind::Int, _) => q.bind(None::<i64>),
+        (FieldKind::Text, Value::Text(s)) => q.bind(Some(s.clone())),
+        (FieldKind::Text, Value::Int(n)) => q.bind(Some(n.to_string())),
+        (FieldKind::Text, Value::Null) => q.bind(None::<String>),
+    }
+}
+
+/// Reads one catalogue value from a row column.
+pub fn read_value(row: &AnyRow, index: usize, kind: FieldKind) -> Result<Value, sqlx::Error> {
+    Ok(match kind {
+        FieldKind::Int => row
+            .try_get::<Option<i64>, _>(index)?
+            .map_or(Value::Null, Value::Int),
+        FieldKind::Text => row
+            .try_get::<Option<String>, _>(index)?
+            .map_or(Value::Null, Value::Text),
+    })
+}
+
+/// `$from, $from+1, …` for `count` parameters.
+pub fn placeholders(from: usize, count: usize) -> String {
+    (from..from + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The comma-separated column list of a section.
+pub fn column_list(section: &Section) -> String {
+    section
+        .fields
+        .iter()
+        .map(|f| f.column)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `INSERT INTO table (hardware_id, cols…) VALUES (…), (…)` for `rows` rows.
+pub fn multi_insert(section: &Section, table: &str, rows: usize) -> String {
+    let width = section.fields.len() + 1;
+    let values: Vec<String> = (0..rows)
+        .map(|r| format!("({})", placeholders(r * width + 1, width)))
+        .collect();
+    format!(
+        "INSERT INTO {table} (hardware_id, {}) VALUES {}",
+        column_list(section),
+        values.join(", ")
+    )
+}
+
+/// How many rows of `width` parameters fit in one statement.
+pub fn rows_per_statement(width: usize) -> usize {
+    (MAX_PARAMS / width.max(1)).max(1)
+}
