@@ -1,1 +1,5 @@
-fn main() {}
+//! `ocs-server`: see `ocs-server --help`.
+
+fn main() -> std::process::ExitCode {
+    ocs_server::cli::main()
+}

@@ -35,8 +35,8 @@ pub struct HostState {
 /// Everything an inventory writes into the device row.
 #[derive(Debug, Clone)]
 pub struct HardwareUpdate {
-    /// The HARDWARE row, one value per catalogue field.
-    pub row: Vec<Value>,
+    /// The HARDWARE row, one value per catalogue field; `None` leaves those columns alone.
+    pub row: Option<Vec<Value>>,
     /// Keep the stored USERID (the agent reported a system account).
     pub keep_userid: bool,
     /// IP chosen for the device.
@@ -210,10 +210,10 @@ impl WriteTx {
         let fields = catalogue::HARDWARE.fields;
         let mut sets = Vec::new();
         let mut n = 1;
-        for f in fields {
-            if f.name == "USERID" && update.keep_userid {
-                continue;
-            }
+        let row = update.row.as_deref().unwrap_or_default();
+        let written =
+            |f: &catalogue::Field| !row.is_empty() && !(f.name == "USERID" && update.keep_userid);
+        for f in fields.iter().filter(|f| written(f)) {
             n += 1;
             sets.push(format!("{} = ${n}", f.column));
         }
@@ -230,10 +230,7 @@ impl WriteTx {
         }
         let sql = format!("UPDATE hardware SET {} WHERE id = $1", sets.join(", "));
         let mut q = sqlx::query(&sql).bind(id.0);
-        for (f, v) in fields.iter().zip(&update.row) {
-            if f.name == "USERID" && update.keep_userid {
-                continue;
-            }
+        for (f, v) in fields.iter().zip(row).filter(|(f, _)| written(f)) {
             // IPADDR is chosen by the service, so the raw value is only a default.
             if f.name == "IPADDR" {
                 q = q.bind(update.ipaddr.clone());

@@ -1,0 +1,161 @@
+//! The `/ocsinventory` endpoint as a service: decode the body, read the envelope, dispatch on
+//! QUERY. Every refusal is an [`AppError`] with a reason, so the handler can log it and answer
+//! with a clear status.
+
+use std::net::IpAddr;
+
+use ocs_proto::codec::{decode_body, DecodeLimits};
+use ocs_proto::request::{parse_request, AgentRequest, Query, RequestError};
+use ocs_proto::{BodyEncoding, CodecError, XmlError};
+
+use crate::app::options::Options;
+use crate::app::{capacities, inventory, prolog, AppError, AppState};
+
+/// Who is asking.
+#[derive(Debug, Clone)]
+pub struct AgentMeta {
+    /// Client address.
+    pub peer: IpAddr,
+    /// Sanitised User-Agent.
+    pub user_agent: String,
+    /// Whether the request came over HTTPS.
+    pub https: bool,
+}
+
+/// A successful answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AgentReply {
+    /// An XML document, sent in the request's encoding.
+    Xml(String),
+    /// 200 with an empty body (DOWNLOAD, NOTIFY, SNMP).
+    Empty,
+}
+
+/// The outcome of one agent request, with what the request log line needs.
+#[derive(Debug)]
+pub struct Handled {
+    /// DEVICEID, once known.
+    pub deviceid: Option<String>,
+    /// QUERY, once known.
+    pub query: Option<&'static str>,
+    /// Encoding of the request, which the reply uses.
+    pub encoding: BodyEncoding,
+    /// The reply or the refusal.
+    pub result: Result<AgentReply, AppError>,
+    /// A short description of what was done (for the log).
+    pub detail: String,
+}
+
+/// Handles one POST to `/ocsinventory`.
+pub async fn handle(state: &AppState, meta: &AgentMeta, body: &[u8]) -> Handled {
+    let mut handled = Handled {
+        deviceid: None,
+        query: None,
+        encoding: BodyEncoding::Zlib,
+        result: Ok(AgentReply::Empty),
+        detail: String::new(),
+    };
+    let options = match Options::load(&state.store).await {
+        Ok(o) => o,
+        Err(e) => {
+            handled.result = Err(e);
+            return handled;
+        }
+    };
+    let limits = DecodeLimits {
+        max_inflated_bytes: state.config.limits.max_inflated_bytes,
+        try_others: options.on("COMPRESS_TRY_OTHERS"),
+    };
+    let decoded = match decode_body(body, limits) {
+        Ok(d) => d,
+        Err(e) => {
+            handled.result = Err(codec_error(e));
+            return handled;
+        }
+    };
+    handled.encoding = decoded.encoding;
+    let request = match parse_request(&decoded.xml) {
+        Ok(r) => r,
+        Err(e) => {
+            handled.result = Err(request_error(e));
+            return handled;
+        }
+    };
+    handled.deviceid = request.deviceid.clone();
+    handled.query = Some(request.query.as_str());
+    let result = dispatch(state, &options, meta, &request, body, &decoded.xml).await;
+    match result {
+        Ok((reply, detail)) => {
+            handled.result = Ok(reply);
+            handled.detail = detail;
+        }
+        Err(e) => handled.result = Err(e),
+    }
+    handled
+}
+
+async fn dispatch(
+    state: &AppState,
+    options: &Options,
+    meta: &AgentMeta,
+    request: &AgentRequest,
+    raw: &[u8],
+    xml: &[u8],
+) -> Result<(AgentReply, String), AppError> {
+    match request.query {
+        Query::Prolog => {
+            let (reply, detail) = prolog::prolog(state, options, meta, request).await?;
+            Ok((AgentReply::Xml(reply.to_xml()), detail))
+        }
+        Query::Inventory => {
+            let outcome = inventory::ingest(
+                state,
+                options,
+                meta,
+                request,
+                inventory::Source { raw, xml },
+            )
+            .await?;
+            Ok((AgentReply::Xml(outcome.reply.to_xml()), outcome.summary))
+        }
+        Query::Download => capacities::download(state, request)
+            .await
+            .map(|d| (AgentReply::Empty, d)),
+        Query::Notify => capacities::notify(state, request)
+            .await
+            .map(|d| (AgentReply::Empty, d)),
+        Query::Snmp => capacities::snmp(state, options, request)
+            .await
+            .map(|d| (AgentReply::Empty, d)),
+        Query::Update => Ok((
+            AgentReply::Xml(ocs_proto::reply::no_update_xml()),
+            "NO_UPDATE".into(),
+        )),
+    }
+}
+
+/// Maps a body decoding failure to its status.
+pub fn codec_error(e: CodecError) -> AppError {
+    match e {
+        CodecError::TooLarge { .. } => AppError::TooLarge {
+            code: "E_INFLATED_TOO_LARGE",
+            message: e.to_string(),
+        },
+        CodecError::Empty => AppError::bad_request("E_EMPTY_BODY", e.to_string()),
+        CodecError::Corrupt { .. } | CodecError::Unrecognised { .. } => {
+            AppError::bad_request("E_BAD_COMPRESSION", e.to_string())
+        }
+    }
+}
+
+/// Maps an envelope failure to its status.
+pub fn request_error(e: RequestError) -> AppError {
+    let code = match &e {
+        RequestError::Xml(XmlError::Doctype) => "E_DOCTYPE",
+        RequestError::Xml(XmlError::Encoding(_)) => "E_BAD_ENCODING",
+        RequestError::Xml(_) => "E_BAD_XML",
+        RequestError::MissingDeviceId | RequestError::InvalidDeviceId(_) => "E_BAD_DEVICEID",
+        RequestError::MissingQuery | RequestError::UnknownQuery(_) => "E_BAD_QUERY",
+    };
+    AppError::bad_request(code, e.to_string())
+}

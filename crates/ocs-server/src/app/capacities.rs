@@ -1,0 +1,99 @@
+//! The status-only queries: DOWNLOAD reports, NOTIFY IP changes and SNMP results. Each is
+//! answered 200 with an empty body whether or not anything was stored, as the original does;
+//! what was done goes to the log.
+
+use ocs_proto::request::AgentRequest;
+
+use crate::app::options::Options;
+use crate::app::{AppError, AppState};
+
+/// Longest status code kept.
+const MAX_STATUS: usize = 64;
+
+/// A package deployment result.
+pub async fn download(state: &AppState, request: &AgentRequest) -> Result<String, AppError> {
+    let Some(report) = request.download_report() else {
+        return Ok("report without package ID ignored".into());
+    };
+    let deviceid = request.deviceid.as_deref().unwrap_or_default();
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let Some(host) = tx.find_host(deviceid).await? else {
+        return Ok(format!(
+            "report {} for unknown device ignored",
+            report.status
+        ));
+    };
+    let status: String = report.status.chars().take(MAX_STATUS).collect();
+    let assigned = tx
+        .record_download_report(
+            host.id,
+            &report.package_id,
+            &status,
+            now,
+            &local_time_text(now),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(format!(
+        "package {} {status}{}",
+        report.package_id,
+        if assigned {
+            ""
+        } else {
+            " (not assigned to this device)"
+        }
+    ))
+}
+
+/// A Windows agent's IP change.
+pub async fn notify(state: &AppState, request: &AgentRequest) -> Result<String, AppError> {
+    let notify = request.notify();
+    if notify.kind != "IP" {
+        return Ok(format!("NOTIFY type {:?} not handled", notify.kind));
+    }
+    let deviceid = request.deviceid.as_deref().unwrap_or_default();
+    let mut tx = state.store.begin().await?;
+    let Some(host) = tx.find_host(deviceid).await? else {
+        return Ok("NOTIFY for unknown device ignored".into());
+    };
+    let outcome = tx
+        .notify_ip(host.id, &notify.ifaces, notify.hardware_ipaddr.as_deref())
+        .await?;
+    tx.commit().await?;
+    Ok(format!("{} interface(s) updated", outcome.updated))
+}
+
+/// SNMP scan results, kept when the SNMP option is on.
+pub async fn snmp(
+    state: &AppState,
+    options: &Options,
+    request: &AgentRequest,
+) -> Result<String, AppError> {
+    if !options.on("SNMP") {
+        return Ok("SNMP is off; results ignored".into());
+    }
+    let deviceid = request.deviceid.as_deref().unwrap_or_default();
+    let mut tx = state.store.begin().await?;
+    let Some(host) = tx.find_host(deviceid).await? else {
+        return Ok("SNMP results from unknown device ignored".into());
+    };
+    let results = request.snmp_results();
+    let outcome = tx.store_snmp(host.id, &results, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(format!(
+        "{} SNMP device(s) stored, {} skipped",
+        outcome.stored, outcome.skipped
+    ))
+}
+
+/// The original stamps status changes with a human-readable local time.
+fn local_time_text(now: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(now)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc2822)
+                .ok()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,395 @@
+//! INVENTORY ingestion: one database transaction stores the whole inventory (device row,
+//! administrative data, every section, software, capacities), detects and merges duplicates,
+//! and decides the ACCOUNTINFO reply. Any failure rolls all of it back, and two inventories
+//! of the same DEVICEID never interleave because each holds the write transaction.
+//!
+//! The local import (`ocs-server import`) comes through here too.
+
+use std::net::IpAddr;
+
+use ocs_proto::catalogue::{Section, Storage, ALL_SECTIONS_CHANGED};
+use ocs_proto::inventory::Inventory;
+use ocs_proto::reply::InventoryReply;
+use ocs_proto::request::AgentRequest;
+use ocs_proto::useragent;
+use ocs_storage::{
+    DuplicateCriteria, HardwareUpdate, HostId, MergeSource, SectionChange, WriteTx, TAG,
+};
+
+use crate::app::agent::AgentMeta;
+use crate::app::options::Options;
+use crate::app::{files, AppError, AppState};
+
+/// The request body, as received and decoded (for `.ocs` copies).
+#[derive(Debug, Clone, Copy)]
+pub struct Source<'a> {
+    /// Body as sent.
+    pub raw: &'a [u8],
+    /// Decoded XML.
+    pub xml: &'a [u8],
+}
+
+/// What an ingestion did.
+#[derive(Debug)]
+pub struct Ingested {
+    /// The reply for the agent.
+    pub reply: InventoryReply,
+    /// The device.
+    pub host: HostId,
+    /// Whether the device was created by this inventory.
+    pub created: bool,
+    /// One-line description for the log.
+    pub summary: String,
+}
+
+/// CHECKSUM bits FusionInventory computes; it never sets the others (CPUS, INPUTS, …), so
+/// those sections are treated as changed for it rather than frozen after the first inventory.
+const FUSION_CHECKSUM_BITS: u64 = (1 << 17) - 1 - 1024;
+
+/// Stores an inventory.
+pub async fn ingest(
+    state: &AppState,
+    options: &Options,
+    meta: &AgentMeta,
+    request: &AgentRequest,
+    source: Source<'_>,
+) -> Result<Ingested, AppError> {
+    let inv = Inventory::from_request(request)
+        .map_err(|e| AppError::bad_request("E_BAD_INVENTORY", e.to_string()))?;
+    let now = state.clock.now();
+    let mut tx = state.store.begin().await?;
+    let existing = tx.find_host(&inv.deviceid).await?;
+
+    if options.on("INVENTORY_SESSION_ONLY") && !is_trusted(meta.peer, options.text("TRUSTED_IP")) {
+        let opened = tx.prolog_session(&inv.deviceid).await?;
+        let validity = options.int("SESSION_VALIDITY_TIME");
+        let valid = opened.is_some_and(|at| validity == 0 || now - at <= validity);
+        if !valid {
+            return Err(AppError::Forbidden {
+                code: "E_NO_SESSION",
+                message: "INVENTORY_SESSION_ONLY is on and this device sent no recent PROLOG"
+                    .into(),
+            });
+        }
+    }
+
+    let (id, created, old_checksum) = match &existing {
+        Some(h) => (h.id, false, h.checksum),
+        None => (tx.insert_host(&inv.deviceid).await?, true, 0),
+    };
+    let mut changes = Vec::new();
+
+    tx.update_hardware(id, &hardware_update(&inv, meta, old_checksum, now))
+        .await?;
+
+    if created || options.on("ACCEPT_TAG_UPDATE_FROM_CLIENT") {
+        if let Some(entries) = &inv.accountinfo {
+            tx.write_accountinfo(id, entries).await?;
+        }
+    }
+
+    let fusion = useragent::is_fusioninventory(&meta.user_agent);
+    for rows in &inv.sections {
+        let section = rows.section;
+        if !created && options.on("INVENTORY_DIFF") && !changed(section, inv.checksum, fusion) {
+            continue;
+        }
+        let change = write_section(
+            &mut tx,
+            id,
+            section,
+            &rows.rows,
+            created,
+            options.on("INVENTORY_WRITE_DIFF"),
+        )
+        .await?;
+        changes.push((section.element, change));
+    }
+    let software = match &inv.softwares {
+        Some(rows) => Some(tx.reconcile_software(id, rows).await?),
+        None => None,
+    };
+
+    if options.on("DOWNLOAD") {
+        if let Some(history) = &inv.download_history {
+            tx.sync_download_history(id, history, options.on("INVENTORY_WRITE_DIFF"))
+                .await?;
+        }
+    }
+    let discovered = store_ipdiscover(&mut tx, options, meta, id, &inv, now).await?;
+    tx.close_prolog_session(&inv.deviceid).await?;
+
+    let merged = merge_duplicates(&mut tx, options, id, &inv, now).await?;
+    let reply = account_reply(&mut tx, id, &inv, !created || merged > 0).await?;
+    tx.commit().await?;
+
+    if options.on("GENERATE_OCS_FILES") {
+        files::write_copy(options, &inv.deviceid, source);
+    }
+
+    let sections: Vec<String> = changes
+        .iter()
+        .map(|(name, c)| format!("{name}+{}-{}={}", c.inserted, c.deleted, c.kept))
+        .chain(software.map(|s| format!("SOFTWARES+{}-{}={}", s.inserted, s.deleted, s.kept)))
+        .collect();
+    let summary = format!(
+        "{} device, {} sections written{}{}{}",
+        if created { "new" } else { "known" },
+        changes.len(),
+        if merged > 0 {
+            format!(", {merged} duplicate(s) merged")
+        } else {
+            String::new()
+        },
+        if discovered > 0 {
+            format!(", {discovered} discovered hosts")
+        } else {
+            String::new()
+        },
+        match &reply {
+            InventoryReply::NoAccountUpdate => ", NO_ACCOUNT_UPDATE",
+            InventoryReply::AccountUpdate(_) => ", ACCOUNT_UPDATE",
+        }
+    );
+    if options.int("LOGLEVEL") > 0 {
+        tracing::info!(deviceid = %inv.deviceid, sections = %sections.join(" "), "inventory stored");
+    } else {
+        tracing::debug!(deviceid = %inv.deviceid, sections = %sections.join(" "), "inventory stored");
+    }
+    Ok(Ingested {
+        reply,
+        host: id,
+        created,
+        summary,
+    })
+}
+
+fn changed(section: &Section, checksum: Option<u64>, fusion: bool) -> bool {
+    if fusion && section.mask & FUSION_CHECKSUM_BITS == 0 {
+        return true;
+    }
+    section.changed(checksum)
+}
+
+async fn write_section(
+    tx: &mut WriteTx,
+    id: HostId,
+    section: &'static Section,
+    rows: &[Vec<ocs_proto::Value>],
+    created: bool,
+    row_diff: bool,
+) -> Result<SectionChange, AppError> {
+    Ok(match section.storage {
+        Storage::AppendOnly => tx.append_section(id, section, rows).await?,
+        Storage::Multi if row_diff && !created => tx.diff_section(id, section, rows).await?,
+        _ => tx.replace_section(id, section, rows).await?,
+    })
+}
+
+fn hardware_update(
+    inv: &Inventory,
+    meta: &AgentMeta,
+    old_checksum: i64,
+    now: i64,
+) -> HardwareUpdate {
+    let userid = inv
+        .hardware_text("USERID")
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let keep_userid = userid.contains("system");
+    // The device's address is the interface the request came from, when it is one of them.
+    let peer = meta.peer.to_string();
+    let ipaddr = inv
+        .column_texts("NETWORKS", "IPADDRESS")
+        .into_iter()
+        .find(|ip| *ip == peer)
+        .map(str::to_owned)
+        .or_else(|| inv.hardware_text("IPADDR").map(str::to_owned));
+    let sent = inv.checksum.unwrap_or(ALL_SECTIONS_CHANGED);
+    HardwareUpdate {
+        row: inv.hardware.clone(),
+        keep_userid,
+        ipaddr,
+        ipsrc: peer,
+        useragent: meta.user_agent.clone(),
+        lastdate: now,
+        lastcome: now,
+        checksum: old_checksum | i64::try_from(sent).unwrap_or(i64::MAX) | 1,
+    }
+}
+
+/// Stores IP discovery results of an elected computer; an automatically elected computer
+/// that sent none loses its election. Returns the number of hosts stored.
+async fn store_ipdiscover(
+    tx: &mut WriteTx,
+    options: &Options,
+    meta: &AgentMeta,
+    id: HostId,
+    inv: &Inventory,
+    now: i64,
+) -> Result<usize, AppError> {
+    if options.int("IPDISCOVER") == 0 || useragent::is_local(&meta.user_agent) {
+        return Ok(0);
+    }
+    let settings = tx.device_settings(id).await?;
+    let Some(election) = settings.iter().find(|s| s.name == "IPDISCOVER") else {
+        return Ok(0);
+    };
+    let Some(subnet) = election.tvalue.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(0);
+    };
+    match &inv.ipdiscover {
+        Some(hosts) => {
+            let mask = inv.section("NETWORKS").and_then(|rows| {
+                let subnet_i = rows.section.field_index("IPSUBNET")?;
+                let mask_i = rows.section.field_index("IPMASK")?;
+                rows.rows
+                    .iter()
+                    .find(|r| r[subnet_i].as_text() == Some(subnet))
+                    .and_then(|r| r[mask_i].as_text())
+            });
+            Ok(tx.store_netmap(id, subnet, mask, hosts, now).await?)
+        }
+        // TODO(IP discovery issue): automatic election and demotion rules beyond this one.
+        None => Ok(0),
+    }
+}
+
+/// OLD_DEVICEID first, then the AUTO_DUPLICATE_LVL criteria. Returns how many were merged.
+async fn merge_duplicates(
+    tx: &mut WriteTx,
+    options: &Options,
+    id: HostId,
+    inv: &Inventory,
+    now: i64,
+) -> Result<usize, AppError> {
+    let source = MergeSource {
+        sent_checksum: inv.checksum,
+        keep_old_userid: inv
+            .hardware_text("USERID")
+            .is_some_and(|u| u.to_ascii_lowercase().contains("system")),
+        trace: options.on("TRACE_DELETED"),
+        now,
+    };
+    let mut merged = 0;
+    if let Some(old) = &inv.old_deviceid {
+        if let Some(old) = tx.find_host(old).await?.filter(|h| h.id != id) {
+            tx.merge_host(old.id, id, &source).await?;
+            merged += 1;
+        }
+    }
+    let criteria = DuplicateCriteria {
+        level: options.int("AUTO_DUPLICATE_LVL"),
+        name: inv.hardware_text("NAME").map(str::to_owned),
+        serial: inv.single_text("BIOS", "SSN").map(str::to_owned),
+        macs: inv
+            .column_texts("NETWORKS", "MACADDR")
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        model: inv.single_text("BIOS", "SMODEL").map(str::to_owned),
+        uuid: inv.hardware_text("UUID").map(str::to_owned),
+        assettag: inv.single_text("BIOS", "ASSETTAG").map(str::to_owned),
+    };
+    for old in tx.find_duplicates(id, &criteria).await? {
+        tx.merge_host(old, id, &source).await?;
+        merged += 1;
+    }
+    Ok(merged)
+}
+
+/// The ACCOUNTINFO reply: a known (or merged) device whose agent sent nothing, something
+/// different or a different number of entries gets the stored values back.
+async fn account_reply(
+    tx: &mut WriteTx,
+    id: HostId,
+    inv: &Inventory,
+    known: bool,
+) -> Result<InventoryReply, AppError> {
+    if !known {
+        return Ok(InventoryReply::NoAccountUpdate);
+    }
+    match tx.accountinfo(id).await? {
+        Some(stored) => {
+            let update = match &inv.accountinfo {
+                None => true,
+                Some(sent) => {
+                    sent.len() != stored.len()
+                        || sent.iter().any(|(k, v)| {
+                            stored
+                                .iter()
+                                .find(|(sk, _)| sk.eq_ignore_ascii_case(k))
+                                .is_none_or(|(_, sv)| sv != v)
+                        })
+                }
+            };
+            Ok(if update {
+                InventoryReply::AccountUpdate(stored)
+            } else {
+                InventoryReply::NoAccountUpdate
+            })
+        }
+        None => {
+            // Known device without administrative data (damaged database): store what was
+            // sent with TAG "LOST", and tell the agent.
+            let mut entries = inv.accountinfo.clone().unwrap_or_default();
+            entries.retain(|(k, _)| !k.eq_ignore_ascii_case(TAG));
+            entries.insert(0, (TAG.to_owned(), "LOST".to_owned()));
+            tx.write_accountinfo(id, &entries).await?;
+            Ok(InventoryReply::AccountUpdate(entries))
+        }
+    }
+}
+
+/// Whether an address is in TRUSTED_IP (comma- or space-separated IPs and CIDR ranges).
+pub fn is_trusted(peer: IpAddr, list: &str) -> bool {
+    list.split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .any(|entry| match entry.split_once('/') {
+            None => entry.parse::<IpAddr>().is_ok_and(|ip| ip == peer),
+            Some((net, bits)) => match (net.parse::<IpAddr>(), bits.parse::<u32>(), peer) {
+                (Ok(IpAddr::V4(net)), Ok(bits), IpAddr::V4(p)) if bits <= 32 => {
+                    let mask = if bits == 0 {
+                        0
+                    } else {
+                        u32::MAX << (32 - bits)
+                    };
+                    u32::from(net) & mask == u32::from(p) & mask
+                }
+                (Ok(IpAddr::V6(net)), Ok(bits), IpAddr::V6(p)) if bits <= 128 => {
+                    let mask = if bits == 0 {
+                        0
+                    } else {
+                        u128::MAX << (128 - bits)
+                    };
+                    u128::from(net) & mask == u128::from(p) & mask
+                }
+                _ => false,
+            },
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trusted_addresses() {
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert!(is_trusted(ip("127.0.0.1"), "127.0.0.1"));
+        assert!(!is_trusted(ip("10.0.0.1"), "127.0.0.1"));
+        assert!(is_trusted(ip("10.1.2.3"), "127.0.0.1, 10.0.0.0/8"));
+        assert!(is_trusted(ip("::1"), "::1/128"));
+        assert!(!is_trusted(ip("10.1.2.3"), "garbage/99"));
+    }
+
+    #[test]
+    fn fusion_sections_without_bits_are_always_changed() {
+        let cpus = ocs_proto::catalogue::section("CPUS").unwrap();
+        let drives = ocs_proto::catalogue::section("DRIVES").unwrap();
+        assert!(changed(cpus, Some(1), true));
+        assert!(!changed(cpus, Some(1), false));
+        assert!(!changed(drives, Some(1), true));
+    }
+}

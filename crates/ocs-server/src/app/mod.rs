@@ -1,0 +1,135 @@
+//! Services: the business rules of the OCS protocol and the API, between HTTP handlers (which
+//! only translate) and storage (which only stores). Errors carry a stable code and the HTTP
+//! status each surface renders them with.
+
+pub mod agent;
+pub mod api;
+pub mod capacities;
+pub mod files;
+pub mod import;
+pub mod inventory;
+pub mod options;
+pub mod prolog;
+pub mod useragents;
+
+use std::sync::Arc;
+
+use ocs_storage::{Store, StoreError};
+
+use crate::config::Config;
+
+/// What every service needs, built once at start-up.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Time source.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Where services get "now" from, so tests can fix it.
+pub trait Clock: Send + Sync {
+    /// Seconds since the Unix epoch.
+    fn now(&self) -> i64;
+}
+
+/// The system clock.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0)
+    }
+}
+
+/// An error of a service, with the HTTP status it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The client sent something unusable (400).
+    #[error("{message}")]
+    BadRequest {
+        /// Stable code.
+        code: &'static str,
+        /// What was wrong.
+        message: String,
+    },
+    /// Too large (413).
+    #[error("{message}")]
+    TooLarge {
+        /// Stable code.
+        code: &'static str,
+        /// What was too large.
+        message: String,
+    },
+    /// Refused by policy (403).
+    #[error("{message}")]
+    Forbidden {
+        /// Stable code.
+        code: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// Missing or bad credentials (401).
+    #[error("{0}")]
+    Unauthorized(String),
+    /// A resource that does not exist (404).
+    #[error("{0}")]
+    NotFound(String),
+    /// The database is unreachable or saturated (503).
+    #[error("database unavailable: {0}")]
+    Unavailable(StoreError),
+    /// Anything else (500).
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    /// A 400 with a code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> AppError {
+        AppError::BadRequest {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The stable code of the error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest { code, .. }
+            | AppError::TooLarge { code, .. }
+            | AppError::Forbidden { code, .. } => code,
+            AppError::Unauthorized(_) => "E_UNAUTHORIZED",
+            AppError::NotFound(_) => "E_NOT_FOUND",
+            AppError::Unavailable(_) => "E_DB_UNAVAILABLE",
+            AppError::Internal(_) => "E_INTERNAL",
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::BadRequest { .. } => 400,
+            AppError::Unauthorized(_) => 401,
+            AppError::Forbidden { .. } => 403,
+            AppError::NotFound(_) => 404,
+            AppError::TooLarge { .. } => 413,
+            AppError::Internal(_) => 500,
+            AppError::Unavailable(_) => 503,
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound(what) => AppError::NotFound(format!("{what} not found")),
+            e if e.is_unavailable() => AppError::Unavailable(e),
+            e => AppError::Internal(e.to_string()),
+        }
+    }
+}

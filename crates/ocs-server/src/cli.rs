@@ -1,0 +1,344 @@
+//! The command line: `serve`, `config show`, `options`, `token`, `import`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use ocs_storage::{Store, StoreOptions};
+
+use crate::app::options::{self, definition, validate, Kind, OPTIONS};
+use crate::app::{api, import, AppState, SystemClock};
+use crate::config::{Config, Overrides, OPTION_ENV_PREFIX};
+
+/// OCS Inventory NG server: inventory agents, API and console in one binary.
+#[derive(Debug, Parser)]
+#[command(name = "ocs-server", version, about)]
+pub struct Cli {
+    /// TOML configuration file (defaults < file < OCS_* environment < flags).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory: the SQLite database and package files [default: ./ocs-data].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on [default: 0.0.0.0:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+    /// Show the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Read and change the server options (OCS_OPT_*) stored in the database.
+    Options {
+        #[command(subcommand)]
+        command: OptionsCommand,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Import .ocs or .xml inventory files (or directories of them) into the database.
+    Import {
+        /// Files or directories.
+        #[arg(required = true, value_name = "FILE|DIR")]
+        paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets masked.
+    Show {
+        /// Address to listen on.
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<SocketAddr>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OptionsCommand {
+    /// Every option with its value, default and meaning.
+    List,
+    /// One option's value.
+    Get {
+        /// Option name (with or without OCS_OPT_).
+        name: String,
+    },
+    /// Change an option; it applies at the next agent contact, on every server instance.
+    Set {
+        /// Option name (with or without OCS_OPT_).
+        name: String,
+        /// New value.
+        value: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token and print it (it is shown only once).
+    Create {
+        /// A name to recognise the token by.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (names and dates, never the tokens).
+    List,
+    /// Delete a token.
+    Delete {
+        /// Its name.
+        name: String,
+    },
+}
+
+/// Runs the command line and maps errors to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let env: Vec<(String, String)> = std::env::vars().collect();
+    let listen = match &cli.command {
+        Command::Serve { listen }
+        | Command::Config {
+            command: ConfigCommand::Show { listen },
+        } => *listen,
+        _ => None,
+    };
+    let overrides = Overrides {
+        listen,
+        data_dir: cli.data_dir.clone(),
+    };
+    let (config, warnings) = Config::load(cli.config.as_deref(), &env, &overrides)?;
+    crate::logging::init(&config.log.level);
+    for w in &warnings {
+        tracing::warn!("{w}");
+    }
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Show { .. },
+        } => {
+            print!("{}", config.to_masked_toml()?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve { .. } => serve(config, &env).await.map(|()| ExitCode::SUCCESS),
+        Command::Options { command } => {
+            let state = open(config, &env).await?;
+            options_command(&state, command).await
+        }
+        Command::Token { command } => {
+            let state = open(config, &env).await?;
+            token_command(&state, command).await
+        }
+        Command::Import { paths } => {
+            let files = import::collect(&paths).map_err(anyhow::Error::msg)?;
+            if files.is_empty() {
+                bail!(
+                    "no .ocs or .xml file found in {}",
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            let state = open(config, &env).await?;
+            let report = import::import(&state, &files, &mut std::io::stdout()).await;
+            state.store.close().await;
+            Ok(if report.failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}
+
+/// Opens the database (creating the data directory) and seeds the options.
+async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppState> {
+    if config.database_url.is_empty() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("cannot create data directory {}", config.data_dir.display())
+        })?;
+    }
+    let store_options = StoreOptions {
+        max_connections: config.database.max_connections,
+        acquire_timeout: std::time::Duration::from_secs(config.database.acquire_timeout_secs),
+        ..StoreOptions::default()
+    };
+    let url = config.effective_database_url();
+    let store = Store::open(&url, &store_options)
+        .await
+        .with_context(|| format!("cannot open database {}", crate::config::mask_url(&url)))?;
+    let mut seeds: Vec<(String, String)> = config
+        .options
+        .iter()
+        .map(|(k, v)| (k.clone(), toml_text(v)))
+        .collect();
+    seeds.extend(
+        env.iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix(OPTION_ENV_PREFIX)?.to_owned(), v.clone()))),
+    );
+    for note in options::seed(&store, &seeds).await? {
+        tracing::warn!("{note}");
+    }
+    Ok(AppState {
+        store,
+        config: Arc::new(config),
+        clock: Arc::new(SystemClock),
+    })
+}
+
+fn toml_text(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
+    let listen = config.listen;
+    let state = open(config, env).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        database = %crate::config::mask_url(&state.config.effective_database_url()),
+        "listening on http://{local} (agents: http://{local}/ocsinventory)"
+    );
+    let store = state.store.clone();
+    let app = crate::http::router(state);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in progress");
+}
+
+async fn options_command(state: &AppState, command: OptionsCommand) -> anyhow::Result<ExitCode> {
+    let stored = state.store.list_options().await?;
+    let current = |name: &str, kind: Kind| {
+        stored
+            .iter()
+            .find(|r| r.name == name)
+            .and_then(|r| match kind {
+                Kind::Int => r.ivalue.map(|n| n.to_string()),
+                Kind::Text => r.tvalue.clone(),
+            })
+    };
+    match command {
+        OptionsCommand::List => {
+            let width = OPTIONS.iter().map(|o| o.name.len()).max().unwrap_or(0);
+            for def in OPTIONS {
+                let value = current(def.name, def.kind).unwrap_or_else(|| def.default.to_owned());
+                let marker = if value == def.default { " " } else { "*" };
+                println!(
+                    "{marker} {:width$}  {:>12}  {}",
+                    def.name, value, def.description
+                );
+            }
+            println!("\n(* = changed from the default)");
+        }
+        OptionsCommand::Get { name } => {
+            let def = definition(&name).with_context(|| {
+                format!("unknown option {name:?} (see `ocs-server options list`)")
+            })?;
+            println!(
+                "{}",
+                current(def.name, def.kind).unwrap_or_else(|| def.default.to_owned())
+            );
+        }
+        OptionsCommand::Set { name, value } => {
+            let def = definition(&name).with_context(|| {
+                format!("unknown option {name:?} (see `ocs-server options list`)")
+            })?;
+            let row = validate(def, &value).map_err(anyhow::Error::msg)?;
+            state.store.upsert_option(&row).await?;
+            println!("{} = {}", def.name, value.trim());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn token_command(state: &AppState, command: TokenCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TokenCommand::Create { name } => {
+            let token = api::create_token(state, &name).await?;
+            println!("{token}");
+            eprintln!("Token {name:?} created. Send it as `Authorization: Bearer <token>`; it is not shown again.");
+        }
+        TokenCommand::List => {
+            for t in state.store.list_tokens().await? {
+                println!(
+                    "{}\tcreated {}\tlast used {}",
+                    t.name,
+                    t.created_at,
+                    t.last_used_at.map_or("never".into(), |v| v.to_string())
+                );
+            }
+        }
+        TokenCommand::Delete { name } => {
+            if !state.store.delete_token(&name).await? {
+                bail!("no token named {name:?}");
+            }
+            println!("deleted {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

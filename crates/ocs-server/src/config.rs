@@ -1,0 +1,382 @@
+//! The typed server configuration, layered: built-in defaults, then a TOML file (`--config`),
+//! then `OCS_*` environment variables (`__` separates nesting levels, `*_FILE` reads a secret
+//! from a file), then command-line flags. Validated once at start-up.
+//!
+//! `OCS_OPT_<NAME>` variables and the file's `[options]` table are not configuration: they
+//! seed the server options kept in the database (see `app::options`).
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use figment::providers::{Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Where the SQLite database (and later package files) live.
+    pub data_dir: PathBuf,
+    /// Database URL; empty means SQLite in the data directory.
+    pub database_url: String,
+    /// Database pool settings.
+    pub database: DatabaseConfig,
+    /// Request limits.
+    pub limits: Limits,
+    /// Agent admission.
+    pub agents: AgentsConfig,
+    /// Logging.
+    pub log: LogConfig,
+    /// Server option seeds (`PROLOG_FREQ = 12`, …), applied on first start only.
+    pub options: BTreeMap<String, toml::Value>,
+}
+
+/// Database pool settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Pool size.
+    pub max_connections: u32,
+    /// Seconds a request waits for a connection.
+    pub acquire_timeout_secs: u64,
+}
+
+/// Request limits.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body accepted, as sent (HTTP 413 above).
+    pub max_body_bytes: usize,
+    /// Largest decompressed body accepted (decompression bombs get HTTP 413).
+    pub max_inflated_bytes: usize,
+}
+
+/// Which clients may talk to `/ocsinventory`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentsConfig {
+    /// User-Agent prefixes admitted at PROLOG besides the OCS agents and FusionInventory.
+    pub extra_user_agents: Vec<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `error`, `warn`, `info`, `debug`, `trace`, or a tracing filter directive.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            data_dir: PathBuf::from("ocs-data"),
+            database_url: String::new(),
+            database: DatabaseConfig::default(),
+            limits: Limits::default(),
+            agents: AgentsConfig::default(),
+            log: LogConfig::default(),
+            options: BTreeMap::new(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            max_connections: 8,
+            acquire_timeout_secs: 10,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        // Real inventories are 20-500 KB compressed and a few MB of XML.
+        Limits {
+            max_body_bytes: 16 << 20,
+            max_inflated_bytes: 64 << 20,
+        }
+    }
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        AgentsConfig {
+            extra_user_agents: Vec::new(),
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            level: "info".into(),
+        }
+    }
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    /// `--listen`.
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Environment variables with this prefix are configuration.
+const ENV_PREFIX: &str = "OCS_";
+/// Environment variables with this prefix seed server options.
+pub const OPTION_ENV_PREFIX: &str = "OCS_OPT_";
+
+impl Config {
+    /// Loads the layered configuration. `env` is the process environment (passed in so tests
+    /// can use their own).
+    pub fn load(
+        file: Option<&Path>,
+        env: &[(String, String)],
+        overrides: &Overrides,
+    ) -> anyhow::Result<(Config, Vec<String>)> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                bail!("configuration file {} does not exist", path.display());
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let (config_env, warnings) = split_env(env)?;
+        for (key, value) in &config_env {
+            figment = figment.merge(Serialized::default(key, parse_env_value(value)));
+        }
+        if let Some(listen) = overrides.listen {
+            figment = figment.merge(Serialized::default("listen", listen));
+        }
+        if let Some(dir) = &overrides.data_dir {
+            figment = figment.merge(Serialized::default("data_dir", dir));
+        }
+        let config: Config = figment.extract().context("invalid configuration")?;
+        config.validate()?;
+        Ok((config, warnings))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.limits.max_body_bytes == 0 || self.limits.max_inflated_bytes == 0 {
+            bail!("limits.max_body_bytes and limits.max_inflated_bytes must be positive");
+        }
+        if self.database.max_connections == 0 {
+            bail!("database.max_connections must be positive");
+        }
+        if !self.database_url.is_empty() && !self.database_url.starts_with("sqlite:") {
+            bail!(
+                "database_url {:?} is not supported yet (expected sqlite:PATH)",
+                mask_url(&self.database_url)
+            );
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in the data directory.
+    pub fn effective_database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite:{}", self.data_dir.join("ocs.db").display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// The configuration as TOML, secrets masked.
+    pub fn to_masked_toml(&self) -> anyhow::Result<String> {
+        let mut shown = self.clone();
+        shown.database_url = mask_url(&self.effective_database_url());
+        Ok(toml::to_string_pretty(&shown)?)
+    }
+}
+
+/// Hides the password of a URL (`postgres://u:secret@h/db` → `postgres://u:***@h/db`).
+pub fn mask_url(url: &str) -> String {
+    let Some(scheme_end) = url.find("://") else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end + 3..];
+    let Some(at) = rest.find('@') else {
+        return url.to_owned();
+    };
+    let userinfo = &rest[..at];
+    match userinfo.find(':') {
+        Some(colon) => format!(
+            "{}://{}:***{}",
+            &url[..scheme_end],
+            &userinfo[..colon],
+            &rest[at..]
+        ),
+        None => url.to_owned(),
+    }
+}
+
+/// Splits `OCS_*` variables into configuration keys (dotted paths), reading `*_FILE`
+/// secrets; returns warnings for variables that match no setting.
+fn split_env(env: &[(String, String)]) -> anyhow::Result<(Vec<(String, String)>, Vec<String>)> {
+    let known = known_keys();
+    let mut keys = Vec::new();
+    let mut warnings = Vec::new();
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
+        if name.starts_with(OPTION_ENV_PREFIX) || rest.starts_with("TEST_") {
+            continue;
+        }
+        let mut key = rest.to_lowercase().replace("__", ".");
+        let mut value = value.clone();
+        if !known.contains(&key) {
+            if let Some(base) = key
+                .strip_suffix("_file")
+                .filter(|b| known.iter().any(|k| k == b))
+            {
+                value = std::fs::read_to_string(&value)
+                    .with_context(|| format!("{name}: cannot read {value}"))?
+                    .trim_end()
+                    .to_owned();
+                key = base.to_owned();
+            } else {
+                warnings.push(format!(
+                    "environment variable {name} matches no setting and is ignored"
+                ));
+                continue;
+            }
+        }
+        keys.push((key, value));
+    }
+    Ok((keys, warnings))
+}
+
+/// Dotted paths of every setting.
+fn known_keys() -> Vec<String> {
+    fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+        if let serde_json::Value::Object(map) = value {
+            for (k, v) in map {
+                let path = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                out.push(path.clone());
+                walk(&path, v, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(v) = serde_json::to_value(Config::default()) {
+        walk("", &v, &mut out);
+    }
+    out
+}
+
+/// Environment values are strings; numbers, booleans and `[a, b]` lists are recognised.
+fn parse_env_value(value: &str) -> figment::value::Value {
+    let trimmed = value.trim();
+    if trimmed.starts_with('[') {
+        if let Ok(v) = trimmed.parse::<toml::Value>() {
+            if let Ok(v) = figment::value::Value::serialize(v) {
+                return v;
+            }
+        }
+        let items: Vec<String> = trimmed
+            .trim_matches(['[', ']'])
+            .split(',')
+            .map(|s| s.trim().trim_matches('"').to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        return figment::value::Value::from(items);
+    }
+    if let Ok(n) = trimmed.parse::<i64>() {
+        return figment::value::Value::from(n);
+    }
+    match trimmed {
+        "true" => figment::value::Value::from(true),
+        "false" => figment::value::Value::from(false),
+        _ => figment::value::Value::from(value.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_nothing() {
+        let (c, w) = Config::load(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:8080");
+        assert_eq!(c.effective_database_url(), "sqlite:ocs-data/ocs.db");
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn layers_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("server.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\ndata_dir = \"/srv/ocs\"\n[limits]\nmax_body_bytes = 1000\n[options]\nPROLOG_FREQ = 12\n").unwrap();
+        let secret = dir.path().join("url");
+        std::fs::write(&secret, "sqlite:/tmp/x.db\n").unwrap();
+        let e = env(&[
+            ("OCS_LIMITS__MAX_BODY_BYTES", "2000"),
+            ("OCS_DATA_DIR", "/env/dir"),
+            ("OCS_DATABASE_URL_FILE", secret.to_str().unwrap()),
+            ("OCS_NO_SUCH", "1"),
+            ("OCS_OPT_FREQUENCY", "3"),
+            ("OCS_AGENTS__EXTRA_USER_AGENTS", "[GLPI-Agent, Foo]"),
+        ]);
+        let over = Overrides {
+            data_dir: Some("/flag/dir".into()),
+            listen: None,
+        };
+        let (c, w) = Config::load(Some(&file), &e, &over).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:9000");
+        assert_eq!(c.limits.max_body_bytes, 2000);
+        assert_eq!(c.data_dir, PathBuf::from("/flag/dir"));
+        assert_eq!(c.database_url, "sqlite:/tmp/x.db");
+        assert_eq!(c.agents.extra_user_agents, ["GLPI-Agent", "Foo"]);
+        assert_eq!(c.options["PROLOG_FREQ"].as_integer(), Some(12));
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].contains("OCS_NO_SUCH"));
+    }
+
+    #[test]
+    fn bad_values_are_reported() {
+        assert!(
+            Config::load(None, &env(&[("OCS_LISTEN", "nope")]), &Overrides::default()).is_err()
+        );
+        assert!(Config::load(
+            Some(Path::new("/no/such/file.toml")),
+            &[],
+            &Overrides::default()
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn masking() {
+        assert_eq!(
+            mask_url("postgres://ocs:secret@db:5432/ocs"),
+            "postgres://ocs:***@db:5432/ocs"
+        );
+        assert_eq!(mask_url("sqlite:/x.db"), "sqlite:/x.db");
+    }
+}

@@ -1,0 +1,227 @@
+//! `/api/v1`: the read-only JSON API, behind bearer tokens.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use ocs_proto::Value;
+use ocs_storage::{HostDetail, HostFilter, HostSummary, SectionData};
+use serde::Serialize;
+use serde_json::{Map, Value as JsonValue};
+
+use crate::app::{api, AppError, AppState};
+
+/// Routes of the API.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/computers", get(computers_list_get))
+        .route("/api/v1/computers/{id}", get(computer_get))
+}
+
+/// One computer in a list.
+#[derive(Debug, Serialize)]
+pub struct ComputerItem {
+    id: i64,
+    deviceid: String,
+    name: Option<String>,
+    tag: Option<String>,
+    os_name: Option<String>,
+    os_version: Option<String>,
+    ip_address: Option<String>,
+    user: Option<String>,
+    memory_mb: Option<i64>,
+    agent: Option<String>,
+    last_inventory: Option<String>,
+    last_contact: Option<String>,
+}
+
+/// A page of computers.
+#[derive(Debug, Serialize)]
+pub struct ComputerPage {
+    total: i64,
+    page: u32,
+    per_page: u32,
+    items: Vec<ComputerItem>,
+}
+
+#[derive(Debug, Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+}
+
+async fn computers_list_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        api::authenticate(&state, auth_header(&headers)).await?;
+        let page = number(&params, "page", 1)?;
+        let per_page = number(&params, "per_page", 50)?;
+        let filter = HostFilter {
+            name: params.get("name").cloned(),
+            tag: params.get("tag").cloned(),
+        };
+        let (total, items) = api::list_computers(&state, &filter, page, per_page).await?;
+        Ok(ComputerPage {
+            total,
+            page,
+            per_page,
+            items: items.into_iter().map(item).collect(),
+        })
+    }
+    .await;
+    respond(result)
+}
+
+async fn computer_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        api::authenticate(&state, auth_header(&headers)).await?;
+        let id: i64 = id.parse().map_err(|_| {
+            AppError::bad_request("E_BAD_PARAM", format!("computer id {id:?} is not a number"))
+        })?;
+        Ok(detail(api::computer(&state, id).await?))
+    }
+    .await;
+    respond(result)
+}
+
+fn auth_header(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+}
+
+fn number(params: &HashMap<String, String>, key: &str, default: u32) -> Result<u32, AppError> {
+    match params.get(key) {
+        None => Ok(default),
+        Some(v) => v.parse().map_err(|_| {
+            AppError::bad_request(
+                "E_BAD_PARAM",
+                format!("{key} must be a positive integer, not {v:?}"),
+            )
+        }),
+    }
+}
+
+fn respond<T: Serialize>(result: Result<T, AppError>) -> Response {
+    match result {
+        Ok(body) => Json(body).into_response(),
+        Err(error) => {
+            if error.status() >= 500 {
+                tracing::error!(code = error.code(), reason = %error, "API request failed");
+            } else {
+                tracing::warn!(code = error.code(), reason = %error, "API request refused");
+            }
+            let status =
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let message = match &error {
+                AppError::Internal(_) => "internal error".to_owned(),
+                e => e.to_string(),
+            };
+            let mut response = (
+                status,
+                Json(ErrorBody {
+                    code: error.code(),
+                    message,
+                }),
+            )
+                .into_response();
+            if status == StatusCode::UNAUTHORIZED {
+                response
+                    .headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            response
+        }
+    }
+}
+
+fn rfc3339(t: Option<i64>) -> Option<String> {
+    let t = time::OffsetDateTime::from_unix_timestamp(t?).ok()?;
+    t.format(&time::format_description::well_known::Rfc3339)
+        .ok()
+}
+
+fn item(h: HostSummary) -> ComputerItem {
+    ComputerItem {
+        id: h.id.0,
+        deviceid: h.deviceid,
+        name: h.name,
+        tag: h.tag,
+        os_name: h.osname,
+        os_version: h.osversion,
+        ip_address: h.ipaddr,
+        user: h.userid,
+        memory_mb: h.memory,
+        agent: h.useragent,
+        last_inventory: rfc3339(h.lastdate),
+        last_contact: rfc3339(h.lastcome),
+    }
+}
+
+fn json_value(v: &Value) -> JsonValue {
+    match v {
+        Value::Null => JsonValue::Null,
+        Value::Int(n) => JsonValue::from(*n),
+        Value::Text(s) => JsonValue::from(s.as_str()),
+    }
+}
+
+fn rows(section: &SectionData) -> JsonValue {
+    JsonValue::Array(
+        section
+            .rows
+            .iter()
+            .map(|row| {
+                JsonValue::Object(
+                    section
+                        .columns
+                        .iter()
+                        .zip(row)
+                        .map(|((c, _), v)| ((*c).to_owned(), json_value(v)))
+                        .collect(),
+                )
+            })
+            .collect(),
+    )
+}
+
+/// The computer: list fields, then `hardware`, `accountinfo`, and one array per section.
+fn detail(d: HostDetail) -> Map<String, JsonValue> {
+    let mut out = match serde_json::to_value(item(d.summary)) {
+        Ok(JsonValue::Object(map)) => map,
+        _ => Map::new(),
+    };
+    out.insert("quality".into(), JsonValue::from(d.quality));
+    out.insert("fidelity".into(), JsonValue::from(d.fidelity));
+    out.insert("checksum".into(), JsonValue::from(d.checksum));
+    out.insert(
+        "ip_source".into(),
+        d.ipsrc.map_or(JsonValue::Null, JsonValue::from),
+    );
+    if let JsonValue::Array(mut hw) = rows(&d.hardware) {
+        out.insert("hardware".into(), hw.pop().unwrap_or(JsonValue::Null));
+    }
+    out.insert(
+        "accountinfo".into(),
+        JsonValue::Object(
+            d.accountinfo
+                .into_iter()
+                .map(|(k, v)| (k.to_lowercase(), v.map_or(JsonValue::Null, JsonValue::from)))
+                .collect(),
+        ),
+    );
+    for section in &d.sections {
+        out.insert(section.table.to_owned(), rows(section));
+    }
+    out
+}

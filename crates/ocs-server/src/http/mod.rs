@@ -1,0 +1,32 @@
+//! HTTP: one router per area, assembled here. Handlers translate between HTTP and services
+//! and never touch storage.
+
+pub mod agent;
+pub mod api;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+
+use crate::app::AppState;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(agent::router())
+        .merge(api::router())
+        .route("/healthz", get(healthz_get))
+        .with_state(state)
+}
+
+/// Liveness and database reachability, for load balancers.
+async fn healthz_get(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    match state.store.count_hosts().await {
+        Ok(_) => (StatusCode::OK, "ok\n"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
+        }
+    }
+}
