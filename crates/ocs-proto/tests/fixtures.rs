@@ -1,6 +1,8 @@
 //! Every real agent capture in `../shared/fixtures/real-agent` decodes and parses, and the
 //! inventories hold what the captures are known to hold.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
 use std::path::PathBuf;
 
 use ocs_proto::codec::{decode_body, DecodeLimits};

@@ -82,6 +82,7 @@ enum OptionsCommand {
         /// Option name (with or without OCS_OPT_).
         name: String,
         /// New value.
+        #[arg(allow_hyphen_values = true)]
         value: String,
     },
 }

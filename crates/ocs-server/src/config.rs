@@ -57,7 +57,7 @@ pub struct Limits {
 }
 
 /// Which clients may talk to `/ocsinventory`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentsConfig {
     /// User-Agent prefixes admitted at PROLOG besides the OCS agents and FusionInventory.
@@ -104,15 +104,6 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 16 << 20,
             max_inflated_bytes: 64 << 20,
-        }
-    }
-}
-
-impl Default for AgentsConfig {
-    fn default() -> Self {
-        AgentsConfig {
-            extra_user_agents: Vec::new(),
-            trust_forwarded_for: false,
         }
     }
 }
@@ -223,9 +214,12 @@ pub fn mask_url(url: &str) -> String {
     }
 }
 
+/// A configuration key (dotted path) and its value from the environment.
+type EnvSetting = (String, String);
+
 /// Splits `OCS_*` variables into configuration keys (dotted paths), reading `*_FILE`
 /// secrets; returns warnings for variables that match no setting.
-fn split_env(env: &[(String, String)]) -> anyhow::Result<(Vec<(String, String)>, Vec<String>)> {
+fn split_env(env: &[(String, String)]) -> anyhow::Result<(Vec<EnvSetting>, Vec<String>)> {
     let known = known_keys();
     let mut keys = Vec::new();
     let mut warnings = Vec::new();

@@ -10,9 +10,12 @@ pub fn init(level: &str) {
         .unwrap_or_else(|_| EnvFilter::new("info"))
         .add_directive("sqlx=warn".parse().unwrap_or_default())
         .add_directive("hyper=warn".parse().unwrap_or_default());
+    // Colours only on a terminal, so log files and test captures stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .try_init();
 }

@@ -212,7 +212,7 @@ impl WriteTx {
         let mut n = 1;
         let row = update.row.as_deref().unwrap_or_default();
         let written =
-            |f: &catalogue::Field| !row.is_empty() && !(f.name == "USERID" && update.keep_userid);
+            |f: &catalogue::Field| !(row.is_empty() || f.name == "USERID" && update.keep_userid);
         for f in fields.iter().filter(|f| written(f)) {
             n += 1;
             sets.push(format!("{} = ${n}", f.column));

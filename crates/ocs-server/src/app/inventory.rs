@@ -12,9 +12,7 @@ use ocs_proto::inventory::Inventory;
 use ocs_proto::reply::InventoryReply;
 use ocs_proto::request::AgentRequest;
 use ocs_proto::useragent;
-use ocs_storage::{
-    DuplicateCriteria, HardwareUpdate, HostId, MergeSource, SectionChange, WriteTx, TAG,
-};
+use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, MergeSource, WriteTx, TAG};
 
 use crate::app::agent::AgentMeta;
 use crate::app::options::Options;
@@ -91,18 +89,23 @@ pub async fn ingest(
     let fusion = useragent::is_fusioninventory(&meta.user_agent);
     for rows in &inv.sections {
         let section = rows.section;
-        if !created && options.on("INVENTORY_DIFF") && !changed(section, inv.checksum, fusion) {
-            continue;
-        }
-        let change = write_section(
-            &mut tx,
-            id,
-            section,
-            &rows.rows,
-            created,
-            options.on("INVENTORY_WRITE_DIFF"),
-        )
-        .await?;
+        let write = if created {
+            Write::Replace
+        } else {
+            plan(
+                section,
+                inv.checksum,
+                fusion,
+                options.on("INVENTORY_DIFF"),
+                options.on("INVENTORY_WRITE_DIFF"),
+            )
+        };
+        let change = match (write, section.storage) {
+            (Write::Skip, _) => continue,
+            (_, Storage::AppendOnly) => tx.append_section(id, section, &rows.rows).await?,
+            (Write::Merge, _) => tx.diff_section(id, section, &rows.rows).await?,
+            (Write::Replace, _) => tx.replace_section(id, section, &rows.rows).await?,
+        };
         changes.push((section.element, change));
     }
     let software = match &inv.softwares {
@@ -164,26 +167,39 @@ pub async fn ingest(
     })
 }
 
-fn changed(section: &Section, checksum: Option<u64>, fusion: bool) -> bool {
-    if fusion && section.mask & FUSION_CHECKSUM_BITS == 0 {
-        return true;
-    }
-    section.changed(checksum)
+/// How a present section of a known device is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    /// The CHECKSUM says it did not change.
+    Skip,
+    /// Row by row: equal rows are left untouched.
+    Merge,
+    /// Delete the device's rows, insert the sent ones.
+    Replace,
 }
 
-async fn write_section(
-    tx: &mut WriteTx,
-    id: HostId,
-    section: &'static Section,
-    rows: &[Vec<ocs_proto::Value>],
-    created: bool,
+/// Sections the agent flags as changed are rewritten (or merged with INVENTORY_WRITE_DIFF);
+/// sections it cannot flag (no CHECKSUM bit, or a bit FusionInventory never computes) are
+/// merged row by row, which stores the same rows as a rewrite without touching equal ones.
+fn plan(
+    section: &Section,
+    checksum: Option<u64>,
+    fusion: bool,
+    honour_checksum: bool,
     row_diff: bool,
-) -> Result<SectionChange, AppError> {
-    Ok(match section.storage {
-        Storage::AppendOnly => tx.append_section(id, section, rows).await?,
-        Storage::Multi if row_diff && !created => tx.diff_section(id, section, rows).await?,
-        _ => tx.replace_section(id, section, rows).await?,
-    })
+) -> Write {
+    let unflaggable = section.mask == 0 || (fusion && section.mask & FUSION_CHECKSUM_BITS == 0);
+    if unflaggable {
+        return Write::Merge;
+    }
+    if honour_checksum && !section.changed(checksum) {
+        return Write::Skip;
+    }
+    if row_diff {
+        Write::Merge
+    } else {
+        Write::Replace
+    }
 }
 
 fn hardware_update(
@@ -385,11 +401,39 @@ mod tests {
     }
 
     #[test]
-    fn fusion_sections_without_bits_are_always_changed() {
-        let cpus = ocs_proto::catalogue::section("CPUS").unwrap();
-        let drives = ocs_proto::catalogue::section("DRIVES").unwrap();
-        assert!(changed(cpus, Some(1), true));
-        assert!(!changed(cpus, Some(1), false));
-        assert!(!changed(drives, Some(1), true));
+    fn write_plans() {
+        let section = |name| ocs_proto::catalogue::section(name).unwrap();
+        assert_eq!(
+            plan(section("CPUS"), Some(1), false, true, false),
+            Write::Skip
+        );
+        assert_eq!(
+            plan(section("CPUS"), Some(1), true, true, false),
+            Write::Merge,
+            "FusionInventory never flags CPUS"
+        );
+        assert_eq!(
+            plan(section("DRIVES"), Some(513), true, true, false),
+            Write::Replace
+        );
+        assert_eq!(
+            plan(section("DRIVES"), Some(1), true, true, false),
+            Write::Skip
+        );
+        assert_eq!(
+            plan(section("DRIVES"), Some(1), false, false, false),
+            Write::Replace,
+            "INVENTORY_DIFF off"
+        );
+        assert_eq!(
+            plan(section("DRIVES"), None, false, true, true),
+            Write::Merge,
+            "INVENTORY_WRITE_DIFF on"
+        );
+        assert_eq!(
+            plan(section("REPOSITORY"), Some(1), false, true, false),
+            Write::Merge,
+            "no bit"
+        );
     }
 }

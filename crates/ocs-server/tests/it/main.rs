@@ -1,1 +1,95 @@
-//! Integration tests: the real binary over HTTP.
+//! Integration tests: the real `ocs-server` binary, started by `ocs-testkit` on a free port
+//! with a temporary data directory, driven over HTTP and through its command line.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
+
+mod api;
+mod bad_input;
+mod cli;
+mod compat;
+mod real_agents;
+mod replay;
+
+use std::collections::BTreeMap;
+
+use ocs_proto::xml::{parse, Element};
+use ocs_storage::{HostId, Store, StoreOptions};
+use ocs_testkit::TestServer;
+
+/// Starts a server.
+pub fn server(env: &[(&str, &str)]) -> TestServer {
+    TestServer::start(std::path::Path::new(env!("CARGO_BIN_EXE_ocs-server")), env)
+        .expect("server starts")
+}
+
+/// Opens the server's database directly, to check what was stored.
+pub async fn store(server: &TestServer) -> Store {
+    Store::open(&server.database_url(), &StoreOptions::default())
+        .await
+        .expect("database opens")
+}
+
+/// The device ID of a DEVICEID.
+pub async fn host_id(server: &TestServer, deviceid: &str) -> HostId {
+    store(server)
+        .await
+        .find_host_id(deviceid)
+        .await
+        .unwrap()
+        .unwrap_or_else(|| panic!("{deviceid} not stored"))
+}
+
+/// A reply document, order-independent: scalar children, and each OPTION's PARAM attributes.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ReplyShape {
+    pub scalars: BTreeMap<String, String>,
+    pub options: BTreeMap<String, Vec<BTreeMap<String, String>>>,
+    pub accountinfo: Vec<(String, String)>,
+}
+
+/// Reads a reply the way agents do: element order does not matter.
+pub fn shape(xml: &str) -> ReplyShape {
+    let root: Element = parse(xml.as_bytes()).expect("reply parses");
+    assert_eq!(root.name, "REPLY");
+    let mut scalars = BTreeMap::new();
+    let mut options = BTreeMap::new();
+    let mut accountinfo = Vec::new();
+    for c in &root.children {
+        match c.name.as_str() {
+            "OPTION" => {
+                let params = c
+                    .children_named("PARAM")
+                    .map(|p| {
+                        let mut m: BTreeMap<String, String> = p
+                            .children
+                            .iter()
+                            .map(|a| (a.name.clone(), a.text.clone()))
+                            .collect();
+                        if !p.text.is_empty() {
+                            m.insert("#text".into(), p.text.clone());
+                        }
+                        m
+                    })
+                    .collect();
+                options.insert(c.value("NAME").unwrap_or_default().to_owned(), params);
+            }
+            "ACCOUNTINFO" => accountinfo.push((
+                c.value("KEYNAME").unwrap_or_default().to_owned(),
+                c.value("KEYVALUE").unwrap_or_default().to_owned(),
+            )),
+            _ => {
+                scalars.insert(c.name.clone(), c.text.clone());
+            }
+        }
+    }
+    ReplyShape {
+        scalars,
+        options,
+        accountinfo,
+    }
+}
+
+/// Number of rows of a section of a computer, through the API.
+pub fn count(computer: &serde_json::Value, section: &str) -> usize {
+    computer[section].as_array().map_or(0, Vec::len)
+}

@@ -72,7 +72,7 @@ CREATE TABLE config (
 
 -- Per-device key/value settings: FREQUENCY, PROLOG_FREQ, DOWNLOAD rows, IPDISCOVER, ...
 CREATE TABLE devices (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name TEXT NOT NULL,
     ivalue BIGINT,
@@ -91,15 +91,15 @@ CREATE INDEX prolog_sessions_opened_at ON prolog_sessions (opened_at);
 
 -- Software, normalised through three dictionaries. Row 1 of each is 'Unavailable'.
 CREATE TABLE software_name (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL UNIQUE
 );
 CREATE TABLE software_publisher (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     publisher TEXT NOT NULL UNIQUE
 );
 CREATE TABLE software_version (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     version TEXT NOT NULL UNIQUE,
     prettyversion TEXT NOT NULL,
     major BIGINT NOT NULL DEFAULT 0,
@@ -110,7 +110,7 @@ INSERT INTO software_name (id, name) VALUES (1, 'Unavailable');
 INSERT INTO software_publisher (id, publisher) VALUES (1, 'Unavailable');
 INSERT INTO software_version (id, version, prettyversion) VALUES (1, 'Unavailable', 'Unavailable');
 CREATE TABLE software (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name_id BIGINT NOT NULL REFERENCES software_name(id),
     publisher_id BIGINT NOT NULL REFERENCES software_publisher(id),
@@ -147,7 +147,7 @@ CREATE TABLE bios (
 );
 -- MEMORIES
 CREATE TABLE memories (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     caption TEXT,
     description TEXT,
@@ -161,7 +161,7 @@ CREATE TABLE memories (
 CREATE INDEX memories_hardware_id ON memories (hardware_id);
 -- SLOTS
 CREATE TABLE slots (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name TEXT,
     description TEXT,
@@ -173,7 +173,7 @@ CREATE TABLE slots (
 CREATE INDEX slots_hardware_id ON slots (hardware_id);
 -- REGISTRY
 CREATE TABLE registry (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name TEXT,
     regvalue TEXT
@@ -181,7 +181,7 @@ CREATE TABLE registry (
 CREATE INDEX registry_hardware_id ON registry (hardware_id);
 -- CONTROLLERS
 CREATE TABLE controllers (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     manufacturer TEXT,
     name TEXT,
@@ -193,7 +193,7 @@ CREATE TABLE controllers (
 CREATE INDEX controllers_hardware_id ON controllers (hardware_id);
 -- MONITORS
 CREATE TABLE monitors (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     manufacturer TEXT,
     caption TEXT,
@@ -204,7 +204,7 @@ CREATE TABLE monitors (
 CREATE INDEX monitors_hardware_id ON monitors (hardware_id);
 -- PORTS
 CREATE TABLE ports (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     type TEXT,
     name TEXT,
@@ -214,7 +214,7 @@ CREATE TABLE ports (
 CREATE INDEX ports_hardware_id ON ports (hardware_id);
 -- STORAGES
 CREATE TABLE storages (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     manufacturer TEXT,
     name TEXT,
@@ -228,7 +228,7 @@ CREATE TABLE storages (
 CREATE INDEX storages_hardware_id ON storages (hardware_id);
 -- DRIVES
 CREATE TABLE drives (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     letter TEXT,
     type TEXT,
@@ -242,7 +242,7 @@ CREATE TABLE drives (
 CREATE INDEX drives_hardware_id ON drives (hardware_id);
 -- INPUTS
 CREATE TABLE inputs (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     type TEXT,
     manufacturer TEXT,
@@ -254,7 +254,7 @@ CREATE TABLE inputs (
 CREATE INDEX inputs_hardware_id ON inputs (hardware_id);
 -- MODEMS
 CREATE TABLE modems (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name TEXT,
     model TEXT,
@@ -264,7 +264,7 @@ CREATE TABLE modems (
 CREATE INDEX modems_hardware_id ON modems (hardware_id);
 -- NETWORKS
 CREATE TABLE networks (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     description TEXT,
     type TEXT,
@@ -283,7 +283,7 @@ CREATE TABLE networks (
 CREATE INDEX networks_hardware_id ON networks (hardware_id);
 -- PRINTERS
 CREATE TABLE printers (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name TEXT,
     driver TEXT,
@@ -299,7 +299,7 @@ CREATE TABLE printers (
 CREATE INDEX printers_hardware_id ON printers (hardware_id);
 -- SOUNDS
 CREATE TABLE sounds (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     manufacturer TEXT,
     name TEXT,
@@ -308,7 +308,7 @@ CREATE TABLE sounds (
 CREATE INDEX sounds_hardware_id ON sounds (hardware_id);
 -- VIDEOS
 CREATE TABLE videos (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name TEXT,
     chipset TEXT,
@@ -318,7 +318,7 @@ CREATE TABLE videos (
 CREATE INDEX videos_hardware_id ON videos (hardware_id);
 -- VIRTUALMACHINES
 CREATE TABLE virtualmachines (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name TEXT,
     status TEXT,
@@ -331,7 +331,7 @@ CREATE TABLE virtualmachines (
 CREATE INDEX virtualmachines_hardware_id ON virtualmachines (hardware_id);
 -- CPUS
 CREATE TABLE cpus (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     manufacturer TEXT,
     type TEXT,
@@ -350,7 +350,7 @@ CREATE TABLE cpus (
 CREATE INDEX cpus_hardware_id ON cpus (hardware_id);
 -- SIM
 CREATE TABLE sim (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     operator TEXT,
     opname TEXT,
@@ -362,7 +362,7 @@ CREATE TABLE sim (
 CREATE INDEX sim_hardware_id ON sim (hardware_id);
 -- BATTERIES
 CREATE TABLE batteries (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     name TEXT,
     manufacturer TEXT,
@@ -383,7 +383,7 @@ CREATE TABLE batteries (
 CREATE INDEX batteries_hardware_id ON batteries (hardware_id);
 -- USBDEVICES
 CREATE TABLE usbdevices (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     description TEXT,
     interface TEXT,
@@ -394,7 +394,7 @@ CREATE TABLE usbdevices (
 CREATE INDEX usbdevices_hardware_id ON usbdevices (hardware_id);
 -- REPOSITORY
 CREATE TABLE repository (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     baseurl TEXT,
     exclude TEXT,
@@ -412,7 +412,7 @@ CREATE TABLE repository (
 CREATE INDEX repository_hardware_id ON repository (hardware_id);
 -- LOCAL_USERS
 CREATE TABLE local_users (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     id_user TEXT,
     gid TEXT,
@@ -424,7 +424,7 @@ CREATE TABLE local_users (
 CREATE INDEX local_users_hardware_id ON local_users (hardware_id);
 -- LOCAL_GROUPS
 CREATE TABLE local_groups (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     id_group TEXT,
     name TEXT,
@@ -442,7 +442,7 @@ CREATE TABLE javainfo (
 );
 -- JOURNALLOG
 CREATE TABLE journallog (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     journallog TEXT,
     listenername TEXT,
@@ -486,7 +486,7 @@ INSERT INTO blacklist_serials (serial) VALUES
 
 -- Merge and deletion trace (TRACE_DELETED).
 CREATE TABLE deleted_equiv (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     date BIGINT NOT NULL,
     deleted TEXT NOT NULL,
     equivalent TEXT
@@ -494,7 +494,7 @@ CREATE TABLE deleted_equiv (
 
 -- Registry queries sent in the PROLOG REGISTRY option.
 CREATE TABLE regconfig (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
     regtree BIGINT NOT NULL,
     regkey TEXT NOT NULL,
@@ -514,7 +514,7 @@ CREATE TABLE download_available (
     deleted BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE download_enable (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     fileid TEXT NOT NULL,
     info_loc TEXT NOT NULL,
     pack_loc TEXT NOT NULL,
@@ -529,7 +529,7 @@ CREATE TABLE download_history (
     PRIMARY KEY (hardware_id, pkg_id)
 );
 CREATE TABLE download_reports (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     hardware_id BIGINT NOT NULL REFERENCES hardware(id) ON DELETE CASCADE,
     fileid TEXT NOT NULL,
     status TEXT NOT NULL,
@@ -558,7 +558,7 @@ CREATE TABLE snmp_types (
 );
 INSERT INTO snmp_types (table_name, type_name, reconciliation_label) VALUES ('snmp_default', 'Default', 'DefaultName');
 CREATE TABLE snmp_devices (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     type_table TEXT NOT NULL,
     reconciliation_value TEXT NOT NULL,
     scanned_by BIGINT,
