@@ -127,13 +127,15 @@ impl WriteTx {
             return Ok(BTreeSet::new());
         }
         let sql = format!(
-            "SELECT DISTINCT hardware_id FROM networks WHERE LOWER(macaddr) IN ({}) AND hardware_id <> $1",
-            placeholders(2, wanted.len())
+            "SELECT DISTINCT hardware_id FROM networks WHERE LOWER(macaddr) IN ({}) AND hardware_id <> {}",
+            placeholders(self.backend, 1, wanted.len()),
+            placeholders(self.backend, wanted.len() + 1, 1)
         );
-        let mut q = sqlx::query_scalar::<_, i64>(&sql).bind(id.0);
+        let mut q = sqlx::query_scalar::<_, i64>(&sql);
         for m in wanted {
             q = q.bind(m);
         }
+        q = q.bind(id.0);
         Ok(q.fetch_all(self.conn()).await?.into_iter().collect())
     }
 

@@ -8,6 +8,7 @@
 
 mod accountinfo;
 mod capacities;
+mod dictionaries;
 mod duplicates;
 mod hosts;
 mod migrate;
@@ -116,6 +117,7 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     write_gate: Arc<Mutex<()>>,
+    dictionaries: Arc<dictionaries::DictionaryCache>,
 }
 
 impl Store {
@@ -146,6 +148,10 @@ impl Store {
                         conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
                             .await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        // Statement journals of multi-row inserts go to memory, not temp files.
+                        conn.execute("PRAGMA temp_store = MEMORY").await?;
+                        // 32 MB of page cache per connection keeps the indexes hot.
+                        conn.execute("PRAGMA cache_size = -32000").await?;
                     }
                     Ok(())
                 })
@@ -161,6 +167,7 @@ impl Store {
             pool,
             backend,
             write_gate: Arc::new(Mutex::new(())),
+            dictionaries: Arc::default(),
         })
     }
 
@@ -180,7 +187,13 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(WriteTx { tx, _gate: gate })
+        Ok(WriteTx {
+            tx,
+            backend: self.backend,
+            dictionaries: Arc::clone(&self.dictionaries),
+            learnt: Vec::new(),
+            _gate: gate,
+        })
     }
 
     /// Closes every connection.
@@ -193,6 +206,10 @@ impl Store {
 /// Dropping it without [`WriteTx::commit`] rolls back.
 pub struct WriteTx {
     tx: Transaction<'static, Any>,
+    backend: Backend,
+    dictionaries: Arc<dictionaries::DictionaryCache>,
+    /// Dictionary entries seen in this transaction, published to the cache on commit.
+    learnt: Vec<(usize, String, i64)>,
     _gate: Option<OwnedMutexGuard<()>>,
 }
 
@@ -200,6 +217,7 @@ impl WriteTx {
     /// Commits.
     pub async fn commit(self) -> Result<()> {
         self.tx.commit().await?;
+        self.dictionaries.publish(self.learnt);
         Ok(())
     }
 

@@ -136,7 +136,7 @@ impl WriteTx {
         for chunk in ids.chunks(crate::sql::MAX_PARAMS) {
             let sql = format!(
                 "DELETE FROM {table} WHERE id IN ({})",
-                placeholders(1, chunk.len())
+                placeholders(self.backend, 1, chunk.len())
             );
             let mut q = sqlx::query(&sql);
             for id in chunk {
@@ -154,7 +154,7 @@ impl WriteTx {
         rows: &[Vec<Value>],
     ) -> Result<()> {
         for chunk in rows.chunks(rows_per_statement(section.fields.len() + 1)) {
-            let sql = multi_insert(section, section.table, chunk.len());
+            let sql = multi_insert(self.backend, section, section.table, chunk.len());
             let mut q = sqlx::query(&sql);
             for row in chunk {
                 q = q.bind(id.0);

@@ -11,6 +11,9 @@ use ocs_proto::software::pretty_version;
 use ocs_proto::Value;
 use sqlx::Row;
 
+use sha2::{Digest, Sha256};
+
+use crate::dictionaries;
 use crate::hosts::HostId;
 use crate::sections::SectionData;
 use crate::sql::{bind_value, placeholders, read_value, rows_per_statement, MAX_PARAMS};
@@ -45,19 +48,23 @@ pub struct SoftwareChange {
 }
 
 struct Dictionary {
+    index: usize,
     table: &'static str,
     column: &'static str,
 }
 
 const NAMES: Dictionary = Dictionary {
+    index: dictionaries::NAMES,
     table: "software_name",
     column: "name",
 };
 const PUBLISHERS: Dictionary = Dictionary {
+    index: dictionaries::PUBLISHERS,
     table: "software_publisher",
     column: "publisher",
 };
 const VERSIONS: Dictionary = Dictionary {
+    index: dictionaries::VERSIONS,
     table: "software_version",
     column: "version",
 };
@@ -81,6 +88,28 @@ impl WriteTx {
         id: HostId,
         rows: &[Vec<Value>],
     ) -> Result<SoftwareChange> {
+        let digest = digest(rows);
+        let stored: Option<String> =
+            sqlx::query_scalar("SELECT software_digest FROM hardware WHERE id = $1")
+                .bind(id.0)
+                .fetch_one(self.conn())
+                .await?;
+        if stored.as_deref() == Some(digest.as_str()) {
+            return Ok(SoftwareChange {
+                kept: rows.len(),
+                ..SoftwareChange::default()
+            });
+        }
+        let change = self.reconcile_rows(id, rows).await?;
+        sqlx::query("UPDATE hardware SET software_digest = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(digest)
+            .execute(self.conn())
+            .await?;
+        Ok(change)
+    }
+
+    async fn reconcile_rows(&mut self, id: HostId, rows: &[Vec<Value>]) -> Result<SoftwareChange> {
         let names: HashSet<String> = rows
             .iter()
             .filter_map(|r| r.get(field("NAME")).and_then(Value::as_text))
@@ -159,7 +188,7 @@ impl WriteTx {
         let width = 4 + DETAIL_FIELDS.len();
         for chunk in to_insert.chunks(rows_per_statement(width)) {
             let values: Vec<String> = (0..chunk.len())
-                .map(|r| format!("({})", placeholders(r * width + 1, width)))
+                .map(|r| format!("({})", placeholders(self.backend, r * width + 1, width)))
                 .collect();
             let sql = format!(
                 "INSERT INTO software (hardware_id, name_id, publisher_id, version_id, {detail_columns}) VALUES {}",
@@ -187,13 +216,22 @@ impl WriteTx {
         dict: &Dictionary,
         values: HashSet<String>,
     ) -> Result<HashMap<String, i64>> {
-        let values: Vec<String> = values.into_iter().collect();
         let mut ids = HashMap::with_capacity(values.len());
+        let mut misses = Vec::new();
+        for (value, cached) in self.dictionaries.lookup(dict.index, values.iter()) {
+            match cached {
+                Some(id) => {
+                    ids.insert(value.clone(), id);
+                }
+                None => misses.push(value.clone()),
+            }
+        }
+        let values = misses;
         let per_row = if dict.table == VERSIONS.table { 5 } else { 1 };
         for chunk in values.chunks(MAX_PARAMS / per_row) {
             let select = format!(
                 "SELECT id, {col} FROM {t} WHERE {col} IN ({})",
-                placeholders(1, chunk.len()),
+                placeholders(self.backend, 1, chunk.len()),
                 col = dict.column,
                 t = dict.table
             );
@@ -202,14 +240,16 @@ impl WriteTx {
                 q = q.bind(v.clone());
             }
             for r in q.fetch_all(self.conn()).await? {
-                ids.insert(r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+                let (value, id) = (r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+                self.learnt.push((dict.index, value.clone(), id));
+                ids.insert(value, id);
             }
             let missing: Vec<&String> = chunk.iter().filter(|v| !ids.contains_key(*v)).collect();
             if missing.is_empty() {
                 continue;
             }
             let rows: Vec<String> = (0..missing.len())
-                .map(|i| format!("({})", placeholders(i * per_row + 1, per_row)))
+                .map(|i| format!("({})", placeholders(self.backend, i * per_row + 1, per_row)))
                 .collect();
             let insert = if per_row == 5 {
                 format!("INSERT INTO software_version (version, prettyversion, major, minor, patch) VALUES {} RETURNING id, version", rows.join(", "))
@@ -230,11 +270,33 @@ impl WriteTx {
                 }
             }
             for r in q.fetch_all(self.conn()).await? {
-                ids.insert(r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+                let (value, id) = (r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+                self.learnt.push((dict.index, value.clone(), id));
+                ids.insert(value, id);
             }
         }
         Ok(ids)
     }
+}
+
+/// An order-independent digest of a software list as normalised for storage.
+fn digest(rows: &[Vec<Value>]) -> String {
+    let mut lines: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(Value::comparable)
+                .collect::<Vec<_>>()
+                .join("\u{1f}")
+        })
+        .collect();
+    lines.sort_unstable();
+    let mut hasher = Sha256::new();
+    for line in &lines {
+        hasher.update(line.as_bytes());
+        hasher.update([0x1e]);
+    }
+    hex::encode(hasher.finalize())
 }
 
 fn key(ids: &[i64], details: &[Value]) -> String {
@@ -370,5 +432,47 @@ mod tests {
             Value::Text("Unavailable".into()),
             "missing publisher is 'Unavailable'"
         );
+    }
+
+    #[tokio::test]
+    async fn dictionary_ids_learnt_in_a_rolled_back_transaction_are_not_cached() {
+        let (store, _dir) = store().await;
+        let list = vec![sw("ghost", "1.0", Some("Nobody"))];
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.insert_host("a-2024-01-01-00-00-00").await.unwrap();
+        tx.reconcile_software(id, &list).await.unwrap();
+        tx.rollback().await.unwrap();
+
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.insert_host("b-2024-01-01-00-00-00").await.unwrap();
+        // A stale cached ID would break the foreign key here.
+        assert_eq!(tx.reconcile_software(id, &list).await.unwrap().inserted, 1);
+        tx.commit().await.unwrap();
+        let rows = store.software_rows(id).await.unwrap().rows;
+        assert_eq!(rows[0][0], Value::Text("ghost".into()));
+    }
+
+    #[tokio::test]
+    async fn an_identical_list_is_recognised_by_its_digest() {
+        let (store, _dir) = store().await;
+        let list = vec![sw("a", "1", None), sw("b", "2", None)];
+        let mut reversed = list.clone();
+        reversed.reverse();
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.insert_host("a-2024-01-01-00-00-00").await.unwrap();
+        tx.reconcile_software(id, &list).await.unwrap();
+        let again = tx.reconcile_software(id, &reversed).await.unwrap();
+        assert_eq!(
+            again,
+            SoftwareChange {
+                inserted: 0,
+                deleted: 0,
+                kept: 2
+            },
+            "order does not matter"
+        );
+        let changed = tx.reconcile_software(id, &list[..1]).await.unwrap();
+        assert_eq!(changed.deleted, 1);
+        tx.commit().await.unwrap();
     }
 }

@@ -36,7 +36,9 @@ CREATE TABLE hardware (
     useragent TEXT,
     checksum BIGINT NOT NULL DEFAULT 262143,
     ipsrc TEXT,
-    archive BIGINT NOT NULL DEFAULT 0
+    archive BIGINT NOT NULL DEFAULT 0,
+    -- SHA-256 of the normalised software list last stored; an identical list needs no work.
+    software_digest TEXT
 );
 CREATE INDEX hardware_name ON hardware (name);
 CREATE INDEX hardware_uuid ON hardware (uuid);
