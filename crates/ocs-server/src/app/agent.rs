@@ -124,7 +124,7 @@ async fn dispatch(
         Query::Notify => capacities::notify(state, request)
             .await
             .map(|d| (AgentReply::Empty, d)),
-        Query::Snmp => capacities::snmp(state, options, request)
+        Query::Snmp => capacities::snmp(state, options, request, inventory::Source { raw, xml })
             .await
             .map(|d| (AgentReply::Empty, d)),
         Query::Update => Ok((

@@ -4,6 +4,8 @@
 
 use ocs_proto::request::AgentRequest;
 
+use crate::app::files;
+use crate::app::inventory::Source;
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};
 
@@ -69,9 +71,14 @@ pub async fn snmp(
     state: &AppState,
     options: &Options,
     request: &AgentRequest,
+    source: Source<'_>,
 ) -> Result<String, AppError> {
     if !options.on("SNMP") {
         return Ok("SNMP is off; results ignored".into());
+    }
+    if options.on("GENERATE_OCS_FILES_SNMP") {
+        let deviceid = request.deviceid.as_deref().unwrap_or("unknown");
+        files::write_copy(options, deviceid, "-SNMP", source);
     }
     let deviceid = request.deviceid.as_deref().unwrap_or_default();
     let mut tx = state.store.begin().await?;

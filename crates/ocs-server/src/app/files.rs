@@ -7,15 +7,19 @@ use std::path::{Path, PathBuf};
 use crate::app::inventory::Source;
 use crate::app::options::Options;
 
-/// Writes the copy of one inventory.
-pub fn write_copy(options: &Options, deviceid: &str, source: Source<'_>) {
+/// Writes the copy of one inventory (`<DEVICEID>.ocs`) or SNMP result (`<DEVICEID>-SNMP.ocs`).
+pub fn write_copy(options: &Options, deviceid: &str, suffix: &str, source: Source<'_>) {
     let dir = Path::new(options.text("OCS_FILES_PATH"));
     let body = if options.text("OCS_FILES_FORMAT") == "XML" {
         source.xml
     } else {
         source.raw
     };
-    let path = target(dir, deviceid, options.on("OCS_FILES_OVERWRITE"));
+    let path = target(
+        dir,
+        &format!("{deviceid}{suffix}"),
+        options.on("OCS_FILES_OVERWRITE"),
+    );
     match path.and_then(|p| std::fs::write(&p, body).map(|()| p)) {
         Ok(p) => tracing::debug!(path = %p.display(), "wrote .ocs copy"),
         Err(e) => {
@@ -24,7 +28,8 @@ pub fn write_copy(options: &Options, deviceid: &str, source: Source<'_>) {
     }
 }
 
-/// `<dir>/<DEVICEID>.ocs`, or the first free `-1`, `-2`, … name when not overwriting.
+/// `<dir>/<stem>.ocs`, or the first free `-1`, `-2`, … name when not overwriting (a bounded
+/// search: the original's loop never ended for `-SNMP.ocs` names).
 fn target(dir: &Path, deviceid: &str, overwrite: bool) -> std::io::Result<PathBuf> {
     let safe: String = deviceid
         .chars()

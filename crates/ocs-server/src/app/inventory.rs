@@ -127,7 +127,7 @@ pub async fn ingest(
     tx.commit().await?;
 
     if options.on("GENERATE_OCS_FILES") {
-        files::write_copy(options, &inv.deviceid, source);
+        files::write_copy(options, &inv.deviceid, "", source);
     }
 
     let sections: Vec<String> = changes

@@ -666,3 +666,36 @@ async fn concurrent_inventories_of_one_device_do_not_interleave() {
     let round: usize = prefixes.iter().next().unwrap()[1..].parse().unwrap();
     assert_eq!(rows.len(), 50 + round * 10);
 }
+
+#[tokio::test]
+async fn snmp_results_are_kept_when_snmp_is_on() {
+    let s = server(&[]);
+    s.send(&inventory_xml(DEV, &hw("pc1", None))).await;
+    let snmp = format!(
+        "<REQUEST><CONTENT><snmp_default><DefaultName>sw-core-1</DefaultName><DefaultLocation>Server room</DefaultLocation>\
+         <DefaultAddressIP>10.0.0.2</DefaultAddressIP></snmp_default><snmp_nosuchtype><X>1</X></snmp_nosuchtype></CONTENT>\
+         <DEVICEID>{DEV}</DEVICEID><QUERY>SNMP</QUERY></REQUEST>"
+    );
+    let a = s.send(&snmp).await;
+    assert_eq!((a.status, a.body.len()), (200, 0));
+    let db = store(&s).await;
+    assert!(
+        db.snmp_device("snmp_default", "sw-core-1")
+            .await
+            .unwrap()
+            .is_empty(),
+        "SNMP is off by default"
+    );
+
+    let copies = tempfile::tempdir().unwrap();
+    s.set_option("SNMP", "1");
+    s.set_option("GENERATE_OCS_FILES_SNMP", "1");
+    s.set_option("OCS_FILES_PATH", copies.path().to_str().unwrap());
+    assert_eq!(s.send(&snmp).await.status, 200);
+    let values = db.snmp_device("snmp_default", "sw-core-1").await.unwrap();
+    assert!(
+        values.contains(&("DefaultLocation".into(), Some("Server room".into()))),
+        "{values:?}"
+    );
+    assert!(copies.path().join(format!("{DEV}-SNMP.ocs")).exists());
+}
