@@ -1,6 +1,7 @@
 //! Administrative data: TAG and the admin-defined fields (`fields_<id>`), exchanged with agents
 //! through ACCOUNTINFO.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::hosts::HostId;
@@ -9,30 +10,45 @@ use crate::{Result, Store, WriteTx};
 /// KEYNAME of the TAG.
 pub const TAG: &str = "TAG";
 
+/// TAG first (absent when the device has no administrative data row), then every defined
+/// field with the device's value.
+const READ_SQL: &str = "SELECT 0, 'TAG', tag FROM accountinfo WHERE hardware_id = $1 \
+     UNION ALL SELECT f.id, 'fields_' || f.id, v.value FROM accountinfo_fields f \
+     LEFT JOIN accountinfo_values v ON v.field_id = f.id AND v.hardware_id = $1 ORDER BY 1";
+
+/// `(KEYNAME, value)` pairs, TAG first.
+type Entries = Vec<(String, Option<String>)>;
+
+/// The pairs of [`READ_SQL`]; `None` without an administrative data row.
+fn entries(rows: &[AnyRow]) -> Result<Option<Entries>> {
+    let pairs = rows
+        .iter()
+        .map(|r| {
+            Ok((
+                r.try_get::<String, _>(1)?,
+                r.try_get::<Option<String>, _>(2)?,
+            ))
+        })
+        .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+    Ok(pairs
+        .first()
+        .is_some_and(|(k, _)| k == TAG)
+        .then_some(pairs))
+}
+
 impl WriteTx {
     /// A device's administrative data as `(KEYNAME, value)`: TAG first, then each defined
     /// field; `None` when the device has no administrative data row.
     pub async fn accountinfo(&mut self, id: HostId) -> Result<Option<Vec<(String, String)>>> {
-        let tag: Option<String> =
-            sqlx::query_scalar("SELECT tag FROM accountinfo WHERE hardware_id = $1")
-                .bind(id.0)
-                .fetch_optional(self.conn())
-                .await?;
-        let Some(tag) = tag else { return Ok(None) };
-        let rows = sqlx::query(
-            "SELECT f.id, v.value FROM accountinfo_fields f \
-             LEFT JOIN accountinfo_values v ON v.field_id = f.id AND v.hardware_id = $1 ORDER BY f.id",
-        )
-        .bind(id.0)
-        .fetch_all(self.conn())
-        .await?;
-        let mut out = vec![(TAG.to_owned(), tag)];
-        for r in rows {
-            let field: i64 = r.try_get(0)?;
-            let value: Option<String> = r.try_get(1)?;
-            out.push((format!("fields_{field}"), value.unwrap_or_default()));
-        }
-        Ok(Some(out))
+        let rows = sqlx::query(READ_SQL)
+            .bind(id.0)
+            .fetch_all(self.conn())
+            .await?;
+        Ok(entries(&rows)?.map(|e| {
+            e.into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect()
+        }))
     }
 
     /// Stores sent ACCOUNTINFO entries whose KEYNAME names TAG or a defined field; creates the
@@ -79,23 +95,11 @@ impl WriteTx {
 impl Store {
     /// A device's administrative data for display.
     pub async fn accountinfo_of(&self, id: HostId) -> Result<Vec<(String, Option<String>)>> {
-        let tag: Option<String> =
-            sqlx::query_scalar("SELECT tag FROM accountinfo WHERE hardware_id = $1")
-                .bind(id.0)
-                .fetch_optional(&self.pool)
-                .await?;
-        let rows = sqlx::query(
-            "SELECT f.id, v.value FROM accountinfo_fields f \
-             LEFT JOIN accountinfo_values v ON v.field_id = f.id AND v.hardware_id = $1 ORDER BY f.id",
-        )
-        .bind(id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = vec![(TAG.to_owned(), tag)];
-        for r in rows {
-            out.push((format!("fields_{}", r.try_get::<i64, _>(0)?), r.try_get(1)?));
-        }
-        Ok(out)
+        let rows = sqlx::query(READ_SQL)
+            .bind(id.0)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(entries(&rows)?.unwrap_or_else(|| vec![(TAG.to_owned(), None)]))
     }
 
     /// Defines an administrative field; returns its KEYNAME (`fields_<id>`).
@@ -107,5 +111,46 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(format!("fields_{id}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::store;
+
+    #[tokio::test]
+    async fn tag_and_defined_fields() {
+        let (store, _dir) = store().await;
+        let field = store
+            .insert_accountinfo_field("Room", "Text")
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let id = tx.insert_host("pc-2024-01-01-00-00-00").await.unwrap();
+        let sent = [
+            ("TAG".to_owned(), "PARIS".to_owned()),
+            (field.clone(), "B12".to_owned()),
+            ("fields_999".to_owned(), "x".to_owned()),
+        ];
+        tx.write_accountinfo(id, &sent).await.unwrap();
+        let stored = tx.accountinfo(id).await.unwrap().unwrap();
+        assert_eq!(
+            stored,
+            [
+                ("TAG".to_owned(), "PARIS".to_owned()),
+                (field, "B12".to_owned())
+            ],
+            "unknown keys are ignored"
+        );
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store.accountinfo_of(id).await.unwrap()[1].1.as_deref(),
+            Some("B12")
+        );
+        assert_eq!(
+            store.accountinfo_of(HostId(999)).await.unwrap(),
+            [("TAG".to_owned(), None)]
+        );
     }
 }

@@ -1,12 +1,10 @@
 //! API tokens. Only a SHA-256 digest of each token is stored: tokens are long random strings,
 //! so a fast digest is enough and a stolen database yields no usable token.
 
-use sqlx::Row;
-
 use crate::{Result, Store, StoreError};
 
 /// A stored token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TokenRecord {
     /// ID.
     pub id: i64,
@@ -35,38 +33,21 @@ impl Store {
 
     /// The token with this digest, recording its use.
     pub async fn use_token(&self, digest: &str, now: i64) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query("UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 RETURNING id, name, created_at, last_used_at")
+        let row = sqlx::query_as("UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 RETURNING id, name, created_at, last_used_at")
             .bind(digest)
             .bind(now)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| {
-            Ok(TokenRecord {
-                id: r.try_get(0)?,
-                name: r.try_get(1)?,
-                created_at: r.try_get(2)?,
-                last_used_at: r.try_get(3)?,
-            })
-        })
-        .transpose()
+        Ok(row)
     }
 
     /// Every token.
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
-        let rows =
-            sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY id")
+        Ok(
+            sqlx::query_as("SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY id")
                 .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TokenRecord {
-                    id: r.try_get(0)?,
-                    name: r.try_get(1)?,
-                    created_at: r.try_get(2)?,
-                    last_used_at: r.try_get(3)?,
-                })
-            })
-            .collect()
+                .await?,
+        )
     }
 
     /// Deletes a token by name; returns whether it existed.
