@@ -23,6 +23,12 @@ pub struct Cli {
     /// Data directory: the SQLite database and package files [default: ./ocs-data].
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Database URL: sqlite:PATH or postgres://USER:PASSWORD@HOST/DB [default: SQLite in the data directory].
+    #[arg(long = "database", global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// PostgreSQL read replica for console and API reads.
+    #[arg(long = "database-read-url", global = true, value_name = "URL")]
+    database_read_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -138,6 +144,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         listen,
         data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        database_read_url: cli.database_read_url.clone(),
     };
     let (config, warnings) = Config::load(cli.config.as_deref(), &env, &overrides)?;
     crate::logging::init(&config.log.level);
@@ -194,10 +202,12 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
     let store_options = StoreOptions {
         max_connections: config.database.max_connections,
         acquire_timeout: std::time::Duration::from_secs(config.database.acquire_timeout_secs),
+        statement_timeout: std::time::Duration::from_secs(config.database.statement_timeout_secs),
         ..StoreOptions::default()
     };
     let url = config.effective_database_url();
-    let store = Store::open(&url, &store_options)
+    let read_url = Some(config.database_read_url.as_str()).filter(|u| !u.is_empty());
+    let store = Store::open_with_replica(&url, read_url, &store_options)
         .await
         .with_context(|| format!("cannot open database {}", crate::config::mask_url(&url)))?;
     let mut seeds: Vec<(String, String)> = config

@@ -22,8 +22,11 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where the SQLite database (and later package files) live.
     pub data_dir: PathBuf,
-    /// Database URL; empty means SQLite in the data directory.
+    /// Database URL (`sqlite:PATH` or `postgres://USER:PASSWORD@HOST/DB`); empty means SQLite
+    /// in the data directory.
     pub database_url: String,
+    /// Optional read replica (PostgreSQL) for console and API reads.
+    pub database_read_url: String,
     /// Database pool settings.
     pub database: DatabaseConfig,
     /// Request limits.
@@ -42,8 +45,10 @@ pub struct Config {
 pub struct DatabaseConfig {
     /// Pool size.
     pub max_connections: u32,
-    /// Seconds a request waits for a connection.
+    /// Seconds a request waits for a connection before the agent gets 503.
     pub acquire_timeout_secs: u64,
+    /// Longest a PostgreSQL statement may run, in seconds.
+    pub statement_timeout_secs: u64,
 }
 
 /// Request limits.
@@ -54,6 +59,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Largest decompressed body accepted (decompression bombs get HTTP 413).
     pub max_inflated_bytes: usize,
+    /// Seconds an agent request may take before it is abandoned (rolled back) with a 503.
+    pub request_timeout_secs: u64,
 }
 
 /// Which clients may talk to `/ocsinventory`.
@@ -80,6 +87,7 @@ impl Default for Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
             data_dir: PathBuf::from("ocs-data"),
             database_url: String::new(),
+            database_read_url: String::new(),
             database: DatabaseConfig::default(),
             limits: Limits::default(),
             agents: AgentsConfig::default(),
@@ -93,7 +101,8 @@ impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig {
             max_connections: 8,
-            acquire_timeout_secs: 10,
+            acquire_timeout_secs: 3,
+            statement_timeout_secs: 30,
         }
     }
 }
@@ -104,6 +113,7 @@ impl Default for Limits {
         Limits {
             max_body_bytes: 16 << 20,
             max_inflated_bytes: 64 << 20,
+            request_timeout_secs: 60,
         }
     }
 }
@@ -123,6 +133,10 @@ pub struct Overrides {
     pub listen: Option<SocketAddr>,
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
+    /// `--database`.
+    pub database_url: Option<String>,
+    /// `--database-read-url`.
+    pub database_read_url: Option<String>,
 }
 
 /// Environment variables with this prefix are configuration.
@@ -155,6 +169,12 @@ impl Config {
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
         }
+        if let Some(url) = &overrides.database_url {
+            figment = figment.merge(Serialized::default("database_url", url));
+        }
+        if let Some(url) = &overrides.database_read_url {
+            figment = figment.merge(Serialized::default("database_read_url", url));
+        }
         let config: Config = figment.extract().context("invalid configuration")?;
         config.validate()?;
         Ok((config, warnings))
@@ -167,11 +187,25 @@ impl Config {
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be positive");
         }
-        if !self.database_url.is_empty() && !self.database_url.starts_with("sqlite:") {
+        let supported = |url: &str| {
+            url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+        };
+        if !self.database_url.is_empty() && !supported(&self.database_url) {
             bail!(
-                "database_url {:?} is not supported yet (expected sqlite:PATH)",
+                "database_url {:?}: expected sqlite:PATH or postgres://USER@HOST/DB",
                 mask_url(&self.database_url)
             );
+        }
+        if !self.database_read_url.is_empty() && !self.database_read_url.starts_with("postgres") {
+            bail!(
+                "database_read_url {:?}: a read replica must be PostgreSQL",
+                mask_url(&self.database_read_url)
+            );
+        }
+        if self.limits.request_timeout_secs == 0 {
+            bail!("limits.request_timeout_secs must be positive");
         }
         Ok(())
     }
@@ -189,6 +223,7 @@ impl Config {
     pub fn to_masked_toml(&self) -> anyhow::Result<String> {
         let mut shown = self.clone();
         shown.database_url = mask_url(&self.effective_database_url());
+        shown.database_read_url = mask_url(&self.database_read_url);
         Ok(toml::to_string_pretty(&shown)?)
     }
 }
@@ -339,7 +374,7 @@ mod tests {
         ]);
         let over = Overrides {
             data_dir: Some("/flag/dir".into()),
-            listen: None,
+            ..Overrides::default()
         };
         let (c, w) = Config::load(Some(&file), &e, &over).unwrap();
         assert_eq!(c.listen.to_string(), "127.0.0.1:9000");

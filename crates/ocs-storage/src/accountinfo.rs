@@ -97,7 +97,7 @@ impl Store {
     pub async fn accountinfo_of(&self, id: HostId) -> Result<Vec<(String, Option<String>)>> {
         let rows = sqlx::query(READ_SQL)
             .bind(id.0)
-            .fetch_all(&self.pool)
+            .fetch_all(&self.read_pool)
             .await?;
         Ok(entries(&rows)?.unwrap_or_else(|| vec![(TAG.to_owned(), None)]))
     }

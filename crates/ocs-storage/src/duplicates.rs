@@ -8,7 +8,7 @@ use sqlx::Row;
 
 use crate::hosts::HostId;
 use crate::sql::placeholders;
-use crate::{Result, StoreError, WriteTx};
+use crate::{Result, WriteTx};
 
 /// What the current inventory says, for the criteria of `level`.
 #[derive(Debug, Clone, Default)]
@@ -140,14 +140,28 @@ impl WriteTx {
     }
 
     /// Merges device `old` into `new`: `new` inherits the old counters, administrative data
-    /// and per-device settings; `old` and all its inventory rows are deleted.
-    pub async fn merge_host(&mut self, old: HostId, new: HostId, src: &MergeSource) -> Result<()> {
-        let row =
-            sqlx::query("SELECT quality, fidelity, checksum, userid FROM hardware WHERE id = $1")
-                .bind(old.0)
-                .fetch_optional(self.conn())
-                .await?
-                .ok_or_else(|| StoreError::NotFound(format!("computer {}", old.0)))?;
+    /// and per-device settings; `old` and all its inventory rows are deleted. Returns false
+    /// when `old` no longer exists (a concurrent inventory merged it first).
+    pub async fn merge_host(
+        &mut self,
+        old: HostId,
+        new: HostId,
+        src: &MergeSource,
+    ) -> Result<bool> {
+        // PostgreSQL: lock the old row so that two instances cannot merge it at once; the
+        // second one waits, then finds it gone. SQLite transactions already exclude each other.
+        let lock = if self.backend == crate::Backend::Postgres {
+            " FOR UPDATE"
+        } else {
+            ""
+        };
+        let row = sqlx::query(&format!(
+            "SELECT quality, fidelity, checksum, userid FROM hardware WHERE id = $1{lock}"
+        ))
+        .bind(old.0)
+        .fetch_optional(self.conn())
+        .await?;
+        let Some(row) = row else { return Ok(false) };
         let quality: f64 = row.try_get(0)?;
         let fidelity: i64 = row.try_get(1)?;
         let old_checksum: i64 = row.try_get(2)?;
@@ -217,6 +231,6 @@ impl WriteTx {
             .execute(self.conn())
             .await?;
         }
-        Ok(())
+        Ok(true)
     }
 }

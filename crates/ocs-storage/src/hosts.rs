@@ -211,8 +211,11 @@ impl WriteTx {
         let mut sets = Vec::new();
         let mut n = 1;
         let row = update.row.as_deref().unwrap_or_default();
-        let written =
-            |f: &catalogue::Field| !(row.is_empty() || f.name == "USERID" && update.keep_userid);
+        // IPADDR is chosen by the service (the interface the request came from) and is set
+        // with the server-side columns below; a column may be assigned only once.
+        let written = |f: &catalogue::Field| {
+            !(row.is_empty() || f.name == "IPADDR" || f.name == "USERID" && update.keep_userid)
+        };
         for f in fields.iter().filter(|f| written(f)) {
             n += 1;
             sets.push(format!("{} = ${n}", f.column));
@@ -231,11 +234,6 @@ impl WriteTx {
         let sql = format!("UPDATE hardware SET {} WHERE id = $1", sets.join(", "));
         let mut q = sqlx::query(&sql).bind(id.0);
         for (f, v) in fields.iter().zip(row).filter(|(f, _)| written(f)) {
-            // IPADDR is chosen by the service, so the raw value is only a default.
-            if f.name == "IPADDR" {
-                q = q.bind(update.ipaddr.clone());
-                continue;
-            }
             q = bind_value(q, f.kind, v);
         }
         q.bind(update.ipaddr.clone())
@@ -278,7 +276,7 @@ impl Store {
         for b in &binds {
             count = count.bind(b.clone());
         }
-        let total = count.fetch_one(&self.pool).await?;
+        let total = count.fetch_one(&self.read_pool).await?;
         let size = i64::from(page.size.max(1));
         let offset = i64::from(page.number.max(1) - 1) * size;
         let list_sql = format!(
@@ -290,7 +288,7 @@ impl Store {
         for b in &binds {
             q = q.bind(b.clone());
         }
-        let rows = q.bind(size).bind(offset).fetch_all(&self.pool).await?;
+        let rows = q.bind(size).bind(offset).fetch_all(&self.read_pool).await?;
         let items = rows
             .iter()
             .map(summary)
@@ -318,7 +316,7 @@ impl Store {
         );
         let row = sqlx::query(&sql)
             .bind(id.0)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.read_pool)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("computer {}", id.0)))?;
         let base = 16;

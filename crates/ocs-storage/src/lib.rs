@@ -56,7 +56,7 @@ pub enum StoreError {
     #[error("{0} already exists")]
     Conflict(String),
     /// The URL names no supported database.
-    #[error("unsupported database URL {0:?} (expected sqlite:PATH)")]
+    #[error("unsupported database URL {0:?} (expected sqlite:PATH or postgres://USER@HOST/DB)")]
     UnsupportedUrl(String),
     /// A migration failed; the schema is left at the previous version.
     #[error("migration {version} ({description}) failed: {source}")]
@@ -74,15 +74,31 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// Whether the error means the database cannot be reached or is saturated (answer 503),
-    /// rather than that a statement was wrong.
+    /// Whether the error means the database cannot be reached or is saturated (answer 503 and
+    /// let the agent come back), rather than that a statement was wrong.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Db(
-                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-            )
-        )
+        match self {
+            StoreError::Db(e) => match e {
+                sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::WorkerCrashed => true,
+                // Connection exceptions (08), insufficient resources (53), operator
+                // intervention (57: shutdown, cannot connect now, statement timeout).
+                sqlx::Error::Database(db) => db.code().is_some_and(|c| {
+                    c.starts_with("08") || c.starts_with("53") || c.starts_with("57")
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// Whether the same transaction may simply be run again: PostgreSQL gave up on it because
+    /// of a concurrent one (serialisation failure or deadlock).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(db)) if matches!(db.code().as_deref(), Some("40001" | "40P01")))
     }
 }
 
@@ -92,58 +108,59 @@ pub type Result<T> = std::result::Result<T, StoreError>;
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// Pool size.
+    /// Pool size (per pool: the read replica gets as many).
     pub max_connections: u32,
-    /// How long a request waits for a connection before failing.
+    /// How long a request waits for a connection before failing; short, so that a database
+    /// outage turns into quick 503s rather than piled-up requests.
     pub acquire_timeout: Duration,
     /// How long SQLite waits for another process's write lock.
     pub busy_timeout: Duration,
+    /// Longest a PostgreSQL statement may run.
+    pub statement_timeout: Duration,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             max_connections: 8,
-            acquire_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(3),
             busy_timeout: Duration::from_secs(30),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }
 
-/// The database: a pool, and for SQLite a gate that queues writers in this process instead of
-/// letting them spin on SQLite's file lock.
-#[derive(Debug, Clone)]
-pub struct Store {
-    pool: AnyPool,
-    backend: Backend,
-    write_gate: Arc<Mutex<()>>,
-    dictionaries: Arc<dictionaries::DictionaryCache>,
+/// Which backend a URL names, and the URL sqlx needs for it.
+fn backend_of(url: &str) -> Result<(Backend, String)> {
+    if let Some(path) = url.strip_prefix("sqlite:") {
+        let path = path.trim_start_matches("//");
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = if path.contains("mode=") {
+            format!("sqlite://{path}")
+        } else {
+            format!("sqlite://{path}{sep}mode=rwc")
+        };
+        Ok((Backend::Sqlite, url))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok((Backend::Postgres, url.to_owned()))
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
 }
 
-impl Store {
-    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
-    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
-        sqlx::any::install_default_drivers();
-        let (backend, url) = if let Some(path) = url.strip_prefix("sqlite:") {
-            let path = path.trim_start_matches("//");
-            let sep = if path.contains('?') { '&' } else { '?' };
-            let url = if path.contains("mode=") {
-                format!("sqlite://{path}")
-            } else {
-                format!("sqlite://{path}{sep}mode=rwc")
-            };
-            (Backend::Sqlite, url)
-        } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
-        };
-        let connect: AnyConnectOptions = url.parse()?;
-        let busy_ms = options.busy_timeout.as_millis();
-        let pool = AnyPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
+/// A connection pool with the per-connection settings of its backend.
+async fn connect(url: &str, options: &StoreOptions) -> Result<(Backend, AnyPool)> {
+    let (backend, url) = backend_of(url)?;
+    let connect: AnyConnectOptions = url.parse()?;
+    let busy_ms = options.busy_timeout.as_millis();
+    let statement_ms = options.statement_timeout.as_millis();
+    let pool = AnyPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                match backend {
+                    Backend::Sqlite => {
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
                             .await?;
@@ -153,18 +170,58 @@ impl Store {
                         // 32 MB of page cache per connection keeps the indexes hot.
                         conn.execute("PRAGMA cache_size = -32000").await?;
                     }
-                    Ok(())
-                })
+                    Backend::Postgres => {
+                        conn.execute(format!("SET statement_timeout = {statement_ms}").as_str())
+                            .await?;
+                    }
+                }
+                Ok(())
             })
-            .connect_with(connect)
-            .await?;
+        })
+        .connect_with(connect)
+        .await?;
+    Ok((backend, pool))
+}
+
+/// The database: a write pool, an optional read pool (a replica, for console and API
+/// reads), and for SQLite a gate that queues writers in this process instead of letting them
+/// spin on SQLite's file lock.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    read_pool: AnyPool,
+    backend: Backend,
+    write_gate: Arc<Mutex<()>>,
+    dictionaries: Arc<dictionaries::DictionaryCache>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store> {
+        Store::open_with_replica(url, None, options).await
+    }
+
+    /// Like [`Store::open`], sending read-only console and API queries to `read_url` (a
+    /// PostgreSQL replica) when given.
+    pub async fn open_with_replica(
+        url: &str,
+        read_url: Option<&str>,
+        options: &StoreOptions,
+    ) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let (backend, pool) = connect(url, options).await?;
         if backend == Backend::Sqlite {
             // WAL lets readers (API, console) run while an inventory is being written.
             pool.execute("PRAGMA journal_mode = WAL").await?;
         }
         migrate::run(&pool, backend).await?;
+        let read_pool = match read_url {
+            Some(read_url) => connect(read_url, options).await?.1,
+            None => pool.clone(),
+        };
         Ok(Store {
             pool,
+            read_pool,
             backend,
             write_gate: Arc::new(Mutex::new(())),
             dictionaries: Arc::default(),
@@ -199,6 +256,7 @@ impl Store {
     /// Closes every connection.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.read_pool.close().await;
     }
 }
 
@@ -227,6 +285,19 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Serialises work on one device across connections and server instances until the
+    /// transaction ends: PROLOG counters, inventories and reports of a DEVICEID never
+    /// interleave. SQLite transactions already exclude each other.
+    pub async fn lock_device(&mut self, deviceid: &str) -> Result<()> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind(deviceid)
+                .execute(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
     fn conn(&mut self) -> &mut sqlx::AnyConnection {
         &mut self.tx
     }
@@ -236,13 +307,42 @@ impl WriteTx {
 pub(crate) mod test_support {
     use super::*;
 
-    /// A store on a fresh SQLite file that lives as long as the returned guard.
+    /// A fresh database on the suite's backend (`OCS_TEST_BACKEND=postgres` with
+    /// `OCS_TEST_PG_URL`, else a SQLite file that lives as long as the returned guard).
     pub async fn store() -> (Store, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite:{}", dir.path().join("test.db").display());
+        let url = if std::env::var("OCS_TEST_BACKEND").as_deref() == Ok("postgres") {
+            let admin = std::env::var("OCS_TEST_PG_URL")
+                .expect("OCS_TEST_BACKEND=postgres needs OCS_TEST_PG_URL");
+            pg_database(&admin).await
+        } else {
+            format!("sqlite:{}", dir.path().join("test.db").display())
+        };
         (
             Store::open(&url, &StoreOptions::default()).await.unwrap(),
             dir,
         )
+    }
+
+    /// Creates a uniquely named database on a PostgreSQL cluster; returns its URL.
+    pub async fn pg_database(admin_url: &str) -> String {
+        sqlx::any::install_default_drivers();
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let name = format!(
+            "ocs_unit_{}_{}_{}",
+            std::process::id(),
+            nanos,
+            NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
+        let pool = AnyPool::connect(admin_url).await.unwrap();
+        pool.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
+        pool.close().await;
+        format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
     }
 }

@@ -9,13 +9,19 @@ struct Migration {
     version: i64,
     description: &'static str,
     sqlite: &'static str,
+    postgres: &'static str,
 }
 
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
     description: "initial schema",
     sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
 }];
+
+/// Key of the PostgreSQL advisory lock that serialises migrations of instances starting
+/// together on one database.
+const MIGRATION_LOCK: i64 = 0x0C5_3161;
 
 /// The newest schema version this binary knows.
 pub fn latest_version() -> i64 {
@@ -23,24 +29,42 @@ pub fn latest_version() -> i64 {
 }
 
 pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
-    pool.execute(
+    let mut conn = pool.acquire().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = apply(&mut conn, backend).await;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+async fn apply(conn: &mut sqlx::AnyConnection, backend: Backend) -> Result<()> {
+    conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at BIGINT NOT NULL)",
     )
     .await?;
     let applied: Vec<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations")
-        .fetch_all(pool)
+        .fetch_all(&mut *conn)
         .await?;
     for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
         let sql = match backend {
             Backend::Sqlite => m.sqlite,
-            Backend::Postgres => return Err(StoreError::UnsupportedUrl("postgres".into())),
+            Backend::Postgres => m.postgres,
         };
         let fail = |source| StoreError::Migration {
             version: m.version,
             description: m.description,
             source,
         };
-        let mut tx = pool.begin().await.map_err(fail)?;
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         tx.execute(sql).await.map_err(fail)?;
         sqlx::query(
             "INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)",
@@ -59,7 +83,7 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
         );
     }
     let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-        .fetch_one(pool)
+        .fetch_one(&mut *conn)
         .await?;
     if newest.unwrap_or(0) > latest_version() {
         tracing::warn!(
@@ -91,26 +115,59 @@ mod tests {
     }
 }
 
+/// Tables of a schema with their columns and (explicitly created) indexes, all sorted, so
+/// that the two migration trees can be compared.
+pub type SchemaShape = std::collections::BTreeMap<String, (Vec<String>, Vec<String>)>;
+
+impl crate::Store {
+    /// The shape of the migrated schema (bookkeeping tables excluded).
+    pub async fn schema_shape(&self) -> Result<SchemaShape> {
+        let (tables_sql, columns_sql, indexes_sql) = match self.backend {
+            Backend::Sqlite => (
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+                "SELECT name FROM pragma_table_info($1)",
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL",
+            ),
+            Backend::Postgres => (
+                "SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public'",
+                "SELECT column_name::text FROM information_schema.columns WHERE table_schema = 'public' AND table_name = $1",
+                "SELECT indexname::text FROM pg_indexes WHERE schemaname = 'public' AND tablename = $1 \
+                 AND indexname NOT IN (SELECT conname FROM pg_constraint)",
+            ),
+        };
+        let mut shape = SchemaShape::new();
+        let tables: Vec<String> = sqlx::query_scalar(tables_sql).fetch_all(&self.pool).await?;
+        for table in tables.into_iter().filter(|t| t != "schema_migrations") {
+            let mut columns: Vec<String> = sqlx::query_scalar(columns_sql)
+                .bind(&table)
+                .fetch_all(&self.pool)
+                .await?;
+            let mut indexes: Vec<String> = sqlx::query_scalar(indexes_sql)
+                .bind(&table)
+                .fetch_all(&self.pool)
+                .await?;
+            columns.sort();
+            indexes.sort();
+            shape.insert(table, (columns, indexes));
+        }
+        Ok(shape)
+    }
+}
+
 #[cfg(test)]
 mod schema_tests {
-    use crate::test_support::store;
+    use crate::test_support::{pg_database, store};
+    use crate::{Store, StoreOptions};
     use ocs_proto::catalogue::{HARDWARE, SECTIONS};
-    use sqlx::Row;
 
     /// The catalogue and the migrations must not drift apart: every section's table has
     /// every field's column.
     #[tokio::test]
     async fn every_catalogue_field_has_a_column() {
         let (store, _dir) = store().await;
+        let shape = store.schema_shape().await.unwrap();
         for section in SECTIONS.iter().chain([&HARDWARE]) {
-            let rows = sqlx::query(&format!(
-                "SELECT name FROM pragma_table_info('{}')",
-                section.table
-            ))
-            .fetch_all(&store.pool)
-            .await
-            .unwrap();
-            let columns: Vec<String> = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+            let (columns, _) = &shape[section.table];
             assert!(
                 columns.contains(&"hardware_id".to_owned()) || section.table == "hardware",
                 "{}",
@@ -124,6 +181,45 @@ mod schema_tests {
                     f.column
                 );
             }
+        }
+    }
+
+    /// Both migration trees give the same tables, columns and indexes.
+    #[tokio::test]
+    async fn sqlite_and_postgres_schemas_are_the_same() {
+        let Some(admin) = std::env::var("OCS_TEST_PG_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        else {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "OCS_TEST_PG_URL must be set in CI"
+            );
+            eprintln!("SKIPPED: needs PostgreSQL (OCS_TEST_PG_URL)");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Store::open(
+            &format!("sqlite:{}", dir.path().join("a.db").display()),
+            &StoreOptions::default(),
+        )
+        .await
+        .unwrap();
+        let postgres = Store::open(&pg_database(&admin).await, &StoreOptions::default())
+            .await
+            .unwrap();
+        let (a, b) = (
+            sqlite.schema_shape().await.unwrap(),
+            postgres.schema_shape().await.unwrap(),
+        );
+        assert_eq!(
+            a.keys().collect::<Vec<_>>(),
+            b.keys().collect::<Vec<_>>(),
+            "tables"
+        );
+        for (table, shape) in &a {
+            assert_eq!(shape, &b[table], "{table}");
         }
     }
 }

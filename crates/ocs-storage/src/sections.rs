@@ -181,7 +181,10 @@ impl Store {
             column_list(section),
             section.table
         );
-        let rows = sqlx::query(&sql).bind(id.0).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_all(&self.read_pool)
+            .await?;
         let rows = rows
             .iter()
             .map(|r| {

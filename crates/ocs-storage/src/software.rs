@@ -210,6 +210,31 @@ impl WriteTx {
         })
     }
 
+    /// Reads the IDs of existing dictionary entries into `ids`.
+    async fn select_dictionary(
+        &mut self,
+        dict: &Dictionary,
+        values: &[String],
+        ids: &mut HashMap<String, i64>,
+    ) -> Result<()> {
+        let select = format!(
+            "SELECT id, {col} FROM {t} WHERE {col} IN ({})",
+            placeholders(self.backend, 1, values.len()),
+            col = dict.column,
+            t = dict.table
+        );
+        let mut q = sqlx::query(&select);
+        for v in values {
+            q = q.bind(v.clone());
+        }
+        for r in q.fetch_all(self.conn()).await? {
+            let (value, id) = (r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
+            self.learnt.push((dict.index, value.clone(), id));
+            ids.insert(value, id);
+        }
+        Ok(())
+    }
+
     /// IDs of dictionary entries, inserting the missing ones.
     async fn dictionary_ids(
         &mut self,
@@ -226,24 +251,12 @@ impl WriteTx {
                 None => misses.push(value.clone()),
             }
         }
-        let values = misses;
+        // Sorted, so that concurrent transactions inserting overlapping names take the unique
+        // index's locks in the same order and cannot deadlock each other.
+        misses.sort_unstable();
         let per_row = if dict.table == VERSIONS.table { 5 } else { 1 };
-        for chunk in values.chunks(MAX_PARAMS / per_row) {
-            let select = format!(
-                "SELECT id, {col} FROM {t} WHERE {col} IN ({})",
-                placeholders(self.backend, 1, chunk.len()),
-                col = dict.column,
-                t = dict.table
-            );
-            let mut q = sqlx::query(&select);
-            for v in chunk {
-                q = q.bind(v.clone());
-            }
-            for r in q.fetch_all(self.conn()).await? {
-                let (value, id) = (r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
-                self.learnt.push((dict.index, value.clone(), id));
-                ids.insert(value, id);
-            }
+        for chunk in misses.chunks(MAX_PARAMS / per_row) {
+            self.select_dictionary(dict, chunk, &mut ids).await?;
             let missing: Vec<&String> = chunk.iter().filter(|v| !ids.contains_key(*v)).collect();
             if missing.is_empty() {
                 continue;
@@ -251,11 +264,13 @@ impl WriteTx {
             let rows: Vec<String> = (0..missing.len())
                 .map(|i| format!("({})", placeholders(self.backend, i * per_row + 1, per_row)))
                 .collect();
+            // DO NOTHING: another transaction may insert the same value first; it is then
+            // read back below instead of failing this inventory.
             let insert = if per_row == 5 {
-                format!("INSERT INTO software_version (version, prettyversion, major, minor, patch) VALUES {} RETURNING id, version", rows.join(", "))
+                format!("INSERT INTO software_version (version, prettyversion, major, minor, patch) VALUES {} ON CONFLICT (version) DO NOTHING RETURNING id, version", rows.join(", "))
             } else {
                 format!(
-                    "INSERT INTO {t} ({col}) VALUES {} RETURNING id, {col}",
+                    "INSERT INTO {t} ({col}) VALUES {} ON CONFLICT ({col}) DO NOTHING RETURNING id, {col}",
                     rows.join(", "),
                     col = dict.column,
                     t = dict.table
@@ -273,6 +288,14 @@ impl WriteTx {
                 let (value, id) = (r.try_get::<String, _>(1)?, r.try_get::<i64, _>(0)?);
                 self.learnt.push((dict.index, value.clone(), id));
                 ids.insert(value, id);
+            }
+            let raced: Vec<String> = chunk
+                .iter()
+                .filter(|v| !ids.contains_key(*v))
+                .cloned()
+                .collect();
+            if !raced.is_empty() {
+                self.select_dictionary(dict, &raced, &mut ids).await?;
             }
         }
         Ok(ids)
@@ -329,7 +352,10 @@ impl Store {
             .chain(DETAIL_FIELDS)
             .map(|f| field(f))
             .collect();
-        let rows = sqlx::query(&sql).bind(id.0).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_all(&self.read_pool)
+            .await?;
         let rows = rows
             .iter()
             .map(|r| {

@@ -2,6 +2,10 @@
 //! directory, speaks the agent protocol to it, and reads its API and log. Integration tests
 //! use this instead of calling handlers, so they exercise exactly what users run.
 
+// Test support: failing the calling test (under CI=true, when a required service is missing)
+// is what its panics are for.
+#![allow(clippy::panic)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -70,10 +74,74 @@ pub fn inventory_xml(deviceid: &str, content: &str) -> String {
     )
 }
 
+/// Which database the suite runs on: `OCS_TEST_BACKEND=postgres` (with `OCS_TEST_PG_URL`,
+/// an administrator URL of a throwaway cluster) or SQLite.
+pub fn postgres_requested() -> bool {
+    std::env::var("OCS_TEST_BACKEND").as_deref() == Ok("postgres")
+}
+
+/// The administrator URL of the test PostgreSQL cluster, if any.
+pub fn pg_admin_url() -> Option<String> {
+    std::env::var("OCS_TEST_PG_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// Whether missing services must fail tests rather than skip them.
+pub fn in_ci() -> bool {
+    std::env::var("CI").as_deref() == Ok("true")
+}
+
+/// The admin URL for tests that need PostgreSQL whatever the backend: `None` (with a notice)
+/// when there is none outside CI; a panic under `CI=true`.
+pub fn require_postgres(test: &str) -> Option<String> {
+    match pg_admin_url() {
+        Some(url) => Some(url),
+        None if in_ci() => {
+            panic!("{test} needs PostgreSQL: OCS_TEST_PG_URL is not set (scripts/test.sh sets it)")
+        }
+        None => {
+            eprintln!(
+                "SKIPPED {test}: needs PostgreSQL (set OCS_TEST_PG_URL, or run scripts/test.sh)"
+            );
+            None
+        }
+    }
+}
+
+/// Creates a fresh, uniquely named database on the cluster of `admin_url` and returns its URL.
+pub fn create_pg_database(admin_url: &str) -> anyhow::Result<String> {
+    let name = format!("ocs_test_{}_{}", std::process::id(), unique());
+    let out = Command::new("psql")
+        .arg(admin_url)
+        .args(["-qAt", "-c", &format!("CREATE DATABASE {name}")])
+        .output()
+        .context("cannot run psql")?;
+    if !out.status.success() {
+        bail!(
+            "CREATE DATABASE failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let base = admin_url.rsplit_once('/').map_or(admin_url, |(b, _)| b);
+    Ok(format!("{base}/{name}"))
+}
+
+/// The database URL a new test server should use: a fresh PostgreSQL database when the suite
+/// runs on PostgreSQL, else `None` (SQLite in the server's data directory).
+pub fn test_database() -> anyhow::Result<Option<String>> {
+    if !postgres_requested() {
+        return Ok(None);
+    }
+    let admin = pg_admin_url().context("OCS_TEST_BACKEND=postgres needs OCS_TEST_PG_URL")?;
+    create_pg_database(&admin).map(Some)
+}
+
 /// A running server. Killed when dropped.
 pub struct TestServer {
     child: Child,
     bin: PathBuf,
+    database: Option<String>,
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     /// The data directory (and the server's log file, `server.log`).
@@ -114,14 +182,27 @@ impl Answer {
 }
 
 impl TestServer {
-    /// Starts `bin serve` with a fresh data directory and the given extra environment.
+    /// Starts `bin serve` with a fresh data directory and the given extra environment, on the
+    /// suite's backend (a fresh database each time).
     pub fn start(bin: &Path, env: &[(&str, &str)]) -> anyhow::Result<TestServer> {
+        TestServer::start_on(bin, env, test_database()?)
+    }
+
+    /// Starts `bin serve` on a given database (`None`: SQLite in the data directory), so that
+    /// several instances can share one PostgreSQL database.
+    pub fn start_on(
+        bin: &Path,
+        env: &[(&str, &str)],
+        database: Option<String>,
+    ) -> anyhow::Result<TestServer> {
         let dir = tempfile::tempdir()?;
         let log = std::fs::File::create(dir.path().join("server.log"))?;
         let mut cmd = Command::new(bin);
-        cmd.arg("--data-dir")
-            .arg(dir.path())
-            .args(["serve", "--listen", "127.0.0.1:0"]);
+        cmd.arg("--data-dir").arg(dir.path());
+        if let Some(url) = &database {
+            cmd.args(["--database", url]);
+        }
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
         cmd.env("OCS_LOG__LEVEL", "info")
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
@@ -139,6 +220,7 @@ impl TestServer {
         let mut server = TestServer {
             child,
             bin: bin.to_owned(),
+            database,
             base_url: String::new(),
             dir,
             client,
@@ -174,19 +256,21 @@ impl TestServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    /// The SQLite database URL, for tests that inspect the store directly.
+    /// The database URL, for tests that inspect the store directly.
     pub fn database_url(&self) -> String {
-        format!("sqlite:{}", self.dir.path().join("ocs.db").display())
+        self.database
+            .clone()
+            .unwrap_or_else(|| format!("sqlite:{}", self.dir.path().join("ocs.db").display()))
     }
 
-    /// Runs another command of the same binary on the same data directory.
+    /// Runs another command of the same binary on the same data directory and database.
     pub fn cli(&self, args: &[&str]) -> std::io::Result<Output> {
-        Command::new(&self.bin)
-            .arg("--data-dir")
-            .arg(self.dir.path())
-            .args(args)
-            .env("OCS_LOG__LEVEL", "warn")
-            .output()
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--data-dir").arg(self.dir.path());
+        if let Some(url) = &self.database {
+            cmd.args(["--database", url]);
+        }
+        cmd.args(args).env("OCS_LOG__LEVEL", "warn").output()
     }
 
     /// Sets a server option through the CLI (it applies at the next request).
@@ -309,4 +393,79 @@ fn unique() -> u128 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0)
+}
+
+/// A private PostgreSQL cluster (through `scripts/pg-cluster.sh`) that a test may stop and
+/// start, to see what the server does while its database is down. Stopped when dropped.
+pub struct PgCluster {
+    dir: TempDir,
+    port: u16,
+    /// Administrator URL.
+    pub admin_url: String,
+}
+
+impl PgCluster {
+    fn script() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../scripts/pg-cluster.sh")
+    }
+
+    /// Creates and starts a cluster on a free port.
+    pub fn start() -> anyhow::Result<PgCluster> {
+        let dir = tempfile::tempdir()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let mut cluster = PgCluster {
+            dir,
+            port,
+            admin_url: String::new(),
+        };
+        cluster.admin_url = cluster.up()?;
+        Ok(cluster)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("pg")
+    }
+
+    fn up(&self) -> anyhow::Result<String> {
+        let out = Command::new(Self::script())
+            .arg("start")
+            .arg(self.data())
+            .arg(self.port.to_string())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "pg-cluster start failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+    }
+
+    /// Stops the cluster (fast shutdown: open connections are cut).
+    pub fn stop(&self) -> anyhow::Result<()> {
+        let out = Command::new(Self::script())
+            .arg("stop")
+            .arg(self.data())
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "pg-cluster stop failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    }
+
+    /// Starts it again on the same port.
+    pub fn restart(&self) -> anyhow::Result<()> {
+        self.up().map(|_| ())
+    }
+}
+
+impl Drop for PgCluster {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
 }

@@ -46,8 +46,29 @@ pub struct Handled {
     pub detail: String,
 }
 
-/// Handles one POST to `/ocsinventory`.
+/// Attempts of a transaction the database aborted because of a concurrent one.
+const ATTEMPTS: usize = 3;
+
+/// Handles one POST to `/ocsinventory`, within the request deadline: past it the work is
+/// dropped (its transaction rolls back) and the agent gets 503 and comes back later.
 pub async fn handle(state: &AppState, meta: &AgentMeta, body: &[u8]) -> Handled {
+    let deadline = std::time::Duration::from_secs(state.config.limits.request_timeout_secs);
+    match tokio::time::timeout(deadline, handle_within_deadline(state, meta, body)).await {
+        Ok(handled) => handled,
+        Err(_) => Handled {
+            deviceid: None,
+            query: None,
+            encoding: BodyEncoding::Zlib,
+            result: Err(AppError::Timeout(format!(
+                "request abandoned after {} s",
+                deadline.as_secs()
+            ))),
+            detail: String::new(),
+        },
+    }
+}
+
+async fn handle_within_deadline(state: &AppState, meta: &AgentMeta, body: &[u8]) -> Handled {
     let mut handled = Handled {
         deviceid: None,
         query: None,
@@ -83,7 +104,16 @@ pub async fn handle(state: &AppState, meta: &AgentMeta, body: &[u8]) -> Handled 
     };
     handled.deviceid = request.deviceid.clone();
     handled.query = Some(request.query.as_str());
-    let result = dispatch(state, &options, meta, &request, body, &decoded.xml).await;
+    let mut attempt = 1;
+    let result = loop {
+        match dispatch(state, &options, meta, &request, body, &decoded.xml).await {
+            Err(AppError::Conflict(e)) if attempt < ATTEMPTS => {
+                tracing::debug!(attempt, error = %e, "transaction aborted by a concurrent one; running it again");
+                attempt += 1;
+            }
+            other => break other,
+        }
+    };
     match result {
         Ok((reply, detail)) => {
             handled.result = Ok(reply);

@@ -56,6 +56,7 @@ pub async fn ingest(
         .map_err(|e| AppError::bad_request("E_BAD_INVENTORY", e.to_string()))?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
+    tx.lock_device(&inv.deviceid).await?;
     let existing = tx.find_host(&inv.deviceid).await?;
 
     if options.on("INVENTORY_SESSION_ONLY") && !is_trusted(meta.peer, options.text("TRUSTED_IP")) {
@@ -290,8 +291,9 @@ async fn merge_duplicates(
     let mut merged = 0;
     if let Some(old) = &inv.old_deviceid {
         if let Some(old) = tx.find_host(old).await?.filter(|h| h.id != id) {
-            tx.merge_host(old.id, id, &source).await?;
-            merged += 1;
+            if tx.merge_host(old.id, id, &source).await? {
+                merged += 1;
+            }
         }
     }
     let criteria = DuplicateCriteria {
@@ -308,8 +310,9 @@ async fn merge_duplicates(
         assettag: inv.single_text("BIOS", "ASSETTAG").map(str::to_owned),
     };
     for old in tx.find_duplicates(id, &criteria).await? {
-        tx.merge_host(old, id, &source).await?;
-        merged += 1;
+        if tx.merge_host(old, id, &source).await? {
+            merged += 1;
+        }
     }
     Ok(merged)
 }

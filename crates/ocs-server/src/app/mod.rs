@@ -83,6 +83,13 @@ pub enum AppError {
     /// The database is unreachable or saturated (503).
     #[error("database unavailable: {0}")]
     Unavailable(StoreError),
+    /// The database aborted the transaction because of a concurrent one; running it again
+    /// may succeed (503 once retries are exhausted).
+    #[error("database conflict: {0}")]
+    Conflict(StoreError),
+    /// The request took longer than its deadline and was abandoned (503).
+    #[error("{0}")]
+    Timeout(String),
     /// Anything else (500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -106,6 +113,8 @@ impl AppError {
             AppError::Unauthorized(_) => "E_UNAUTHORIZED",
             AppError::NotFound(_) => "E_NOT_FOUND",
             AppError::Unavailable(_) => "E_DB_UNAVAILABLE",
+            AppError::Conflict(_) => "E_DB_CONFLICT",
+            AppError::Timeout(_) => "E_TIMEOUT",
             AppError::Internal(_) => "E_INTERNAL",
         }
     }
@@ -119,7 +128,7 @@ impl AppError {
             AppError::NotFound(_) => 404,
             AppError::TooLarge { .. } => 413,
             AppError::Internal(_) => 500,
-            AppError::Unavailable(_) => 503,
+            AppError::Unavailable(_) | AppError::Conflict(_) | AppError::Timeout(_) => 503,
         }
     }
 }
@@ -129,6 +138,7 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::NotFound(what) => AppError::NotFound(format!("{what} not found")),
             e if e.is_unavailable() => AppError::Unavailable(e),
+            e if e.is_retryable() => AppError::Conflict(e),
             e => AppError::Internal(e.to_string()),
         }
     }

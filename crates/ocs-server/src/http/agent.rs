@@ -205,9 +205,12 @@ fn error_response(error: &AppError) -> Response {
         _ => format!("{status}: {error} ({})\n", error.code()),
     };
     let mut response = (status, text).into_response();
-    response.headers_mut().insert(
+    let headers = response.headers_mut();
+    headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
+    // As the original does: the connection may hold an unread body, so it is not reused.
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
     response
 }
