@@ -1,8 +1,10 @@
 //! Ingestion benchmark on the real 894-software inventory of the Debian OCS agent.
 //!
 //!     cargo bench -p ocs-server --bench ingest -- [--devices N] [--concurrency C] [--rounds R]
+//!         [--database POSTGRES_ADMIN_URL] [--instances I]
 //!
-//! Starts the release `ocs-server` on SQLite in a temporary directory and, in each round,
+//! Starts the release `ocs-server` on SQLite in a temporary directory (or I instances sharing
+//! a fresh database on the given PostgreSQL cluster, requests spread round-robin) and, in each round,
 //! sends N distinct new devices (PROLOG + INVENTORY, as an agent does) at concurrency C, then
 //! re-inventories the same N devices unchanged (CHECKSUM says only HARDWARE changed, as an
 //! agent's routine run does). Prints the median over rounds of inventories per second and of
@@ -20,6 +22,8 @@ struct Args {
     devices: usize,
     concurrency: usize,
     rounds: usize,
+    database: Option<String>,
+    instances: usize,
 }
 
 fn args() -> Args {
@@ -27,6 +31,8 @@ fn args() -> Args {
         devices: 200,
         concurrency: 4,
         rounds: 3,
+        database: None,
+        instances: 1,
     };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
@@ -36,6 +42,8 @@ fn args() -> Args {
             ("--devices", Some(v)) => a.devices = v,
             ("--concurrency", Some(v)) => a.concurrency = v,
             ("--rounds", Some(v)) => a.rounds = v,
+            ("--instances", Some(v)) => a.instances = v,
+            ("--database", _) if i + 1 < argv.len() => a.database = Some(argv[i + 1].clone()),
             _ => {
                 i += 1;
                 continue;
@@ -54,7 +62,7 @@ struct Phase {
 }
 
 async fn phase(
-    server: &Arc<TestServer>,
+    servers: &Arc<Vec<TestServer>>,
     bodies: Arc<Vec<(Vec<u8>, Vec<u8>)>>,
     concurrency: usize,
 ) -> Phase {
@@ -62,7 +70,7 @@ async fn phase(
     let started = Instant::now();
     let mut workers = Vec::new();
     for _ in 0..concurrency {
-        let (server, bodies, next) = (server.clone(), bodies.clone(), next.clone());
+        let (servers, bodies, next) = (servers.clone(), bodies.clone(), next.clone());
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             loop {
@@ -70,6 +78,8 @@ async fn phase(
                 let Some((prolog, inventory)) = bodies.get(i) else {
                     break;
                 };
+                // Round-robin, as a load balancer in front of the instances would.
+                let server = &servers[i % servers.len()];
                 assert_eq!(server.post(prolog.clone(), OCS_UA).await.status, 200);
                 let t = Instant::now();
                 let answer = server.post(inventory.clone(), OCS_UA).await;
@@ -110,7 +120,12 @@ fn main() {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let server = Arc::new(TestServer::start(std::path::Path::new(env!("CARGO_BIN_EXE_ocs-server")), &[]).unwrap());
+        let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ocs-server"));
+        let database = args.database.as_deref().map(|admin| ocs_testkit::create_pg_database(admin).unwrap());
+        let servers: Vec<TestServer> =
+            (0..args.instances.max(1)).map(|_| TestServer::start_on(bin, &[], database.clone()).unwrap()).collect();
+        let servers = Arc::new(servers);
+        let server = &servers[0];
         let xml = String::from_utf8(fixture("ocs-agent/02-INVENTORY-request.xml")).unwrap();
         assert!(xml.contains("<SOFTWARES>"), "fixture missing");
         let software = xml.matches("<SOFTWARES>").count();
@@ -129,8 +144,8 @@ fn main() {
                     })
                     .collect()
             };
-            let new = phase(&server, Arc::new(make(false)), args.concurrency).await;
-            let again = phase(&server, Arc::new(make(true)), args.concurrency).await;
+            let new = phase(&servers, Arc::new(make(false)), args.concurrency).await;
+            let again = phase(&servers, Arc::new(make(true)), args.concurrency).await;
             eprintln!(
                 "round {}: new {:.1}/s (p50 {:?}, p99 {:?}); unchanged {:.1}/s (p50 {:?}, p99 {:?})",
                 round + 1,
@@ -147,7 +162,8 @@ fn main() {
         let (_, list) = server.api("/api/v1/computers?per_page=1", &server.token()).await;
         assert_eq!(list["total"].as_u64(), Some((args.devices * args.rounds) as u64), "every device stored");
 
-        println!("\ningestion of the real {software}-software inventory, SQLite, {} devices x {} rounds, concurrency {}", args.devices, args.rounds, args.concurrency);
+        let backend = if args.database.is_some() { format!("PostgreSQL, {} instance(s)", servers.len()) } else { "SQLite".to_owned() };
+        println!("\ningestion of the real {software}-software inventory, {backend}, {} devices x {} rounds, concurrency {}", args.devices, args.rounds, args.concurrency);
         println!("{:<34} {:>14} {:>12} {:>12}", "phase (median of rounds)", "inventories/s", "p50", "p99");
         for (name, runs) in [("new devices (PROLOG+INVENTORY)", &new_runs), ("unchanged re-inventory", &again_runs)] {
             println!(

@@ -7,8 +7,10 @@ mod api;
 mod bad_input;
 mod cli;
 mod compat;
+mod outage;
 mod real_agents;
 mod replay;
+mod scale_out;
 
 use std::collections::BTreeMap;
 

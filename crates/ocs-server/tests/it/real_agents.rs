@@ -13,7 +13,7 @@ use ocs_testkit::TestServer;
 
 use crate::{count, host_id, server, store};
 
-fn agent(name: &str) -> Option<PathBuf> {
+pub(crate) fn agent(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|p| p.join(name))
