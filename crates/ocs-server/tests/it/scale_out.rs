@@ -289,3 +289,40 @@ async fn the_real_agent_alternating_between_instances() {
     assert_eq!(c["fidelity"], 2);
     assert!(c["softwares"].as_array().unwrap().len() > 10);
 }
+
+#[tokio::test]
+async fn api_reads_go_to_the_read_replica() {
+    let Some(admin) = require_postgres("api_reads_go_to_the_read_replica") else {
+        return;
+    };
+    let primary = create_pg_database(&admin).unwrap();
+    // A stand-in replica: a second database with the schema but none of the primary's rows,
+    // so where each query went is visible.
+    let replica = create_pg_database(&admin).unwrap();
+    ocs_storage::Store::open(&replica, &ocs_storage::StoreOptions::default())
+        .await
+        .unwrap()
+        .close()
+        .await;
+    let s = TestServer::start_on(
+        bin(),
+        &[("OCS_DATABASE_READ_URL", replica.as_str())],
+        Some(primary.clone()),
+    )
+    .unwrap();
+    assert_eq!(s.send(&generated(1, 0)).await.status, 200);
+    let token = s.token();
+    assert_eq!(
+        s.api("/api/v1/computers", &token).await.1["total"],
+        0,
+        "the list is read from the replica"
+    );
+    let store = ocs_storage::Store::open(&primary, &ocs_storage::StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.count_hosts().await.unwrap(),
+        1,
+        "the inventory went to the primary"
+    );
+}
