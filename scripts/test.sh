@@ -13,6 +13,7 @@ command -v ocsinventory-agent >/dev/null || need_packages+=(ocsinventory-agent)
 command -v fusioninventory-agent >/dev/null || need_packages+=(fusioninventory-agent)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
 command -v psql >/dev/null || need_packages+=(postgresql-client)
+command -v openssl >/dev/null || need_packages+=(openssl)
 if ((${#need_packages[@]})); then
     log "installing ${need_packages[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -49,6 +50,9 @@ cargo fmt --all -- --check
 
 log "cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "cargo build (the agent's integration test runs the server binary)"
+cargo build -p ocs-server --locked
 
 log "cargo test (SQLite)"
 cargo test --workspace --locked

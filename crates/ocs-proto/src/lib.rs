@@ -10,10 +10,12 @@ pub mod codec;
 pub mod deviceid;
 pub mod inventory;
 pub mod reply;
+pub mod reply_reader;
 pub mod request;
 pub mod software;
 pub mod useragent;
 pub mod value;
+pub mod writer;
 pub mod xml;
 
 pub use codec::{BodyEncoding, CodecError, DecodeLimits};

@@ -1,0 +1,157 @@
+//! Command-line switches. They cover the original Unix agent's (`ocsinventory-agent --help`
+//! and the administration guide's table), with the same short letters where it has them,
+//! so existing cron lines and scripts keep working. Every switch overrides the
+//! configuration file.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// The agent's command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "ocs-agent",
+    version,
+    about = "OCS Inventory NG agent for Linux: inventories this machine and sends it to an OCS server, or writes it to a file.",
+    after_help = "Without a subcommand, runs once: PROLOG, then INVENTORY when the server asks for it (or with --force).\nWith --local, --stdout or --xml alone, writes the inventory instead of (or as well as) sending it."
+)]
+pub struct Cli {
+    /// What to do (default: one run).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options shared by every mode.
+    #[command(flatten)]
+    pub options: Options,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Stay running and contact the server every PROLOG_FREQ hours (for systemd).
+    Daemon,
+}
+
+/// Options, all optional: unset ones come from the configuration file, then defaults.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Options {
+    /// Configuration file.
+    #[arg(long, global = true, value_name = "FILE", env = "OCS_AGENT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Server URL, e.g. https://ocs.example.org/ocsinventory (HTTP or HTTPS).
+    #[arg(short = 's', long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// Do not contact a server: write the inventory to DIR/<DEVICEID>.ocs (zlib-compressed,
+    /// the format servers and the injector import; plain XML with --xml).
+    #[arg(short = 'l', long, global = true, value_name = "DIR")]
+    pub local: Option<PathBuf>,
+    /// Write plain XML: with --local, the .ocs file is plain XML; without it,
+    /// <DEVICEID>.xml is written in the current directory (and the server is still contacted
+    /// when one is configured).
+    #[arg(long, global = true)]
+    pub xml: bool,
+    /// Print the inventory XML on standard output; no server is contacted.
+    #[arg(long, global = true)]
+    pub stdout: bool,
+    /// Send the inventory even if the server says STOP.
+    #[arg(short = 'f', long, global = true)]
+    pub force: bool,
+    /// TAG to send (the server keeps its own value for known machines unless it accepts
+    /// TAG updates from agents).
+    #[arg(short = 't', long, global = true, value_name = "TAG")]
+    pub tag: Option<String>,
+    /// Leave installed software out.
+    #[arg(long, visible_alias = "nosoftware", global = true)]
+    pub nosoft: bool,
+    /// Verbose: log what each collector found.
+    #[arg(short = 'i', long, global = true)]
+    pub info: bool,
+    /// Debug: log everything, including the XML exchanged with the server.
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Check the configuration and the connection to the server, and say what is wrong.
+    #[arg(long, global = true)]
+    pub test: bool,
+    /// CA certificate(s) (PEM) that signed the server's certificate.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub ca: Option<PathBuf>,
+    /// Verify the server's certificate: 1 (default) or 0 (tests only).
+    #[arg(long, global = true, value_name = "0|1", value_parser = clap::value_parser!(u8).range(0..=1))]
+    pub ssl: Option<u8>,
+    /// HTTP basic authentication user.
+    #[arg(short = 'u', long, global = true)]
+    pub user: Option<String>,
+    /// HTTP basic authentication password (prefer the configuration file: command lines
+    /// are visible to other users).
+    #[arg(
+        short = 'p',
+        long,
+        global = true,
+        env = "OCS_AGENT_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Only answer an authentication challenge of this realm.
+    #[arg(short = 'r', long, global = true)]
+    pub realm: Option<String>,
+    /// Proxy, e.g. http://user:pass@proxy:3128 (default: the *_proxy environment).
+    #[arg(short = 'P', long, global = true, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// Directory for the agent's state (DEVICEID, section digests, TAG).
+    #[arg(long, visible_alias = "basevardir", global = true, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Also append log lines to FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub logfile: Option<PathBuf>,
+    /// Wait a random time of at most SECONDS before contacting the server (spreads the
+    /// load when many machines start together).
+    #[arg(short = 'w', long, global = true, value_name = "SECONDS")]
+    pub wait: Option<u64>,
+    /// Do nothing if the server was contacted less than PROLOG_FREQ hours ago.
+    #[arg(long, global = true)]
+    pub lazy: bool,
+    /// Longest first wait of the daemon when the server has not given PROLOG_FREQ yet.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub delaytime: Option<u64>,
+    /// Time limit of one HTTP request.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn original_agent_command_lines_parse() {
+        let c = Cli::try_parse_from([
+            "ocs-agent",
+            "--server=http://ocs/ocsinventory",
+            "-f",
+            "--nosoftware",
+            "--tag=PARIS",
+            "--basevardir=/tmp/x",
+            "-i",
+        ])
+        .unwrap();
+        assert_eq!(c.options.server.as_deref(), Some("http://ocs/ocsinventory"));
+        assert!(c.options.force && c.options.nosoft && c.options.info);
+        assert_eq!(c.options.tag.as_deref(), Some("PARIS"));
+        assert_eq!(c.options.state_dir, Some(PathBuf::from("/tmp/x")));
+        let c = Cli::try_parse_from(["ocs-agent", "--local=/tmp/out", "--xml"]).unwrap();
+        assert_eq!(c.options.local, Some(PathBuf::from("/tmp/out")));
+        let c = Cli::try_parse_from([
+            "ocs-agent",
+            "daemon",
+            "-s",
+            "https://x/ocsinventory",
+            "--ca",
+            "/etc/ca.pem",
+            "--ssl",
+            "1",
+        ])
+        .unwrap();
+        assert!(matches!(c.command, Some(Command::Daemon)));
+        assert_eq!(c.options.ssl, Some(1));
+        assert!(Cli::try_parse_from(["ocs-agent", "--ssl", "2"]).is_err());
+    }
+}
