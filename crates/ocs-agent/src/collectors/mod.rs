@@ -440,6 +440,21 @@ impl Context {
             .as_ref()
     }
 
+    /// The rows an SMBIOS decoder gives, or, when there are none (no DMI, or not root),
+    /// the rows of a fallback source.
+    pub fn smbios_rows_or(
+        &self,
+        from_smbios: fn(&Smbios) -> Vec<Row>,
+        fallback: impl FnOnce(&Context) -> Vec<Row>,
+    ) -> Vec<Row> {
+        let rows = self.smbios().map(from_smbios).unwrap_or_default();
+        if rows.is_empty() {
+            fallback(self)
+        } else {
+            rows
+        }
+    }
+
     /// The PCI devices, in bus order.
     pub fn pci_devices(&self) -> &[PciDevice] {
         self.pci.get_or_init(|| crate::pci::devices(self))

@@ -45,11 +45,7 @@ pub fn from_sysfs(ctx: &Context) -> Vec<Row> {
 
 /// Reads the slots.
 pub fn collect(ctx: &Context) -> Result<Vec<Row>, Error> {
-    let rows = ctx.smbios().map(from_smbios).unwrap_or_default();
-    if !rows.is_empty() {
-        return Ok(rows);
-    }
-    Ok(from_sysfs(ctx))
+    Ok(ctx.smbios_rows_or(from_smbios, from_sysfs))
 }
 
 #[cfg(test)]
