@@ -6,7 +6,7 @@ use ocs_proto::Value;
 use sqlx::Row;
 
 use crate::sections::SectionData;
-use crate::sql::{bind_value, read_value};
+use crate::sql::{bind_value, read_fields};
 use crate::{Result, Store, StoreError, WriteTx};
 
 /// A device's ID (`hardware.id`).
@@ -320,11 +320,7 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("computer {}", id.0)))?;
         let base = 16;
-        let hardware_row = fields
-            .iter()
-            .enumerate()
-            .map(|(i, f)| read_value(&row, base + i, f.kind))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
+        let hardware_row = read_fields(&row, fields, base)?;
         let hardware = SectionData {
             table: catalogue::HARDWARE.table,
             columns: fields.iter().map(|f| (f.column, f.kind)).collect(),

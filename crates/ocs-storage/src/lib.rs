@@ -285,17 +285,19 @@ impl WriteTx {
         Ok(())
     }
 
-    /// Serialises work on one device across connections and server instances until the
-    /// transaction ends: PROLOG counters, inventories and reports of a DEVICEID never
-    /// interleave. SQLite transactions already exclude each other.
-    pub async fn lock_device(&mut self, deviceid: &str) -> Result<()> {
+    /// Locks a DEVICEID until the transaction ends and returns its device, if known. Every
+    /// service that works on an agent's device goes through here, so PROLOG counters,
+    /// inventories and reports of one DEVICEID never interleave across connections and
+    /// server instances (PostgreSQL advisory lock; SQLite transactions already exclude each
+    /// other). The lock is taken before the lookup, so it also covers creating the device.
+    pub async fn lock_host(&mut self, deviceid: &str) -> Result<Option<hosts::HostState>> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
                 .bind(deviceid)
                 .execute(self.conn())
                 .await?;
         }
-        Ok(())
+        self.find_host(deviceid).await
     }
 
     fn conn(&mut self) -> &mut sqlx::AnyConnection {

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::hosts::HostId;
 use crate::sql::{
-    bind_value, column_list, multi_insert, placeholders, read_value, rows_per_statement,
+    bind_value, column_list, multi_insert, placeholders, read_fields, rows_per_statement,
 };
 use crate::{Result, Store, WriteTx};
 
@@ -121,12 +121,7 @@ impl WriteTx {
         let rows = sqlx::query(&sql).bind(id.0).fetch_all(self.conn()).await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
-            let values = section
-                .fields
-                .iter()
-                .enumerate()
-                .map(|(i, f)| read_value(r, i + 1, f.kind))
-                .collect::<std::result::Result<_, _>>()?;
+            let values = read_fields(r, section.fields, 1)?;
             out.push((r.try_get(0)?, values));
         }
         Ok(out)
@@ -187,14 +182,7 @@ impl Store {
             .await?;
         let rows = rows
             .iter()
-            .map(|r| {
-                section
-                    .fields
-                    .iter()
-                    .enumerate()
-                    .map(|(i, f)| read_value(r, i, f.kind))
-                    .collect()
-            })
+            .map(|r| read_fields(r, section.fields, 0))
             .collect::<std::result::Result<Vec<Vec<Value>>, _>>()?;
         Ok(SectionData {
             table: section.table,

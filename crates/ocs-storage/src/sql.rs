@@ -1,6 +1,6 @@
 //! Helpers shared by the SQL of every area: binding catalogue values, placeholders, chunking.
 
-use ocs_proto::catalogue::{FieldKind, Section};
+use ocs_proto::catalogue::{Field, FieldKind, Section};
 use ocs_proto::Value;
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -42,6 +42,19 @@ pub fn read_value(row: &AnyRow, index: usize, kind: FieldKind) -> Result<Value, 
             .try_get::<Option<String>, _>(index)?
             .map_or(Value::Null, Value::Text),
     })
+}
+
+/// Reads the values of catalogue fields stored in consecutive columns from `offset` on.
+pub fn read_fields(
+    row: &AnyRow,
+    fields: &[Field],
+    offset: usize,
+) -> Result<Vec<Value>, sqlx::Error> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| read_value(row, offset + i, f.kind))
+        .collect()
 }
 
 /// Placeholders for `count` parameters numbered from `from`, for statements whose every

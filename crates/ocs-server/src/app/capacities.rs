@@ -20,8 +20,7 @@ pub async fn download(state: &AppState, request: &AgentRequest) -> Result<String
     let deviceid = request.deviceid.as_deref().unwrap_or_default();
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
-    tx.lock_device(deviceid).await?;
-    let Some(host) = tx.find_host(deviceid).await? else {
+    let Some(host) = tx.lock_host(deviceid).await? else {
         return Ok(format!(
             "report {} for unknown device ignored",
             report.status
@@ -57,8 +56,7 @@ pub async fn notify(state: &AppState, request: &AgentRequest) -> Result<String, 
     }
     let deviceid = request.deviceid.as_deref().unwrap_or_default();
     let mut tx = state.store.begin().await?;
-    tx.lock_device(deviceid).await?;
-    let Some(host) = tx.find_host(deviceid).await? else {
+    let Some(host) = tx.lock_host(deviceid).await? else {
         return Ok("NOTIFY for unknown device ignored".into());
     };
     let outcome = tx
@@ -84,8 +82,7 @@ pub async fn snmp(
     }
     let deviceid = request.deviceid.as_deref().unwrap_or_default();
     let mut tx = state.store.begin().await?;
-    tx.lock_device(deviceid).await?;
-    let Some(host) = tx.find_host(deviceid).await? else {
+    let Some(host) = tx.lock_host(deviceid).await? else {
         return Ok("SNMP results from unknown device ignored".into());
     };
     let results = request.snmp_results();

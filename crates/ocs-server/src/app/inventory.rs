@@ -56,8 +56,7 @@ pub async fn ingest(
         .map_err(|e| AppError::bad_request("E_BAD_INVENTORY", e.to_string()))?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
-    tx.lock_device(&inv.deviceid).await?;
-    let existing = tx.find_host(&inv.deviceid).await?;
+    let existing = tx.lock_host(&inv.deviceid).await?;
 
     if options.on("INVENTORY_SESSION_ONLY") && !is_trusted(meta.peer, options.text("TRUSTED_IP")) {
         let opened = tx.prolog_session(&inv.deviceid).await?;
@@ -209,11 +208,7 @@ fn hardware_update(
     old_checksum: i64,
     now: i64,
 ) -> HardwareUpdate {
-    let userid = inv
-        .hardware_text("USERID")
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    let keep_userid = userid.contains("system");
+    let keep_userid = reports_system_account(inv);
     // The device's address is the interface the request came from, when it is one of them.
     let peer = meta.peer.to_string();
     let ipaddr = inv
@@ -233,6 +228,13 @@ fn hardware_update(
         lastcome: now,
         checksum: old_checksum | i64::try_from(sent).unwrap_or(i64::MAX) | 1,
     }
+}
+
+/// Whether the logged-in user reported is a system account (`SYSTEM`, `LocalSystem`): the
+/// stored user is then kept, as the original does.
+fn reports_system_account(inv: &Inventory) -> bool {
+    inv.hardware_text("USERID")
+        .is_some_and(|u| u.to_ascii_lowercase().contains("system"))
 }
 
 /// Stores IP discovery results of an elected computer; an automatically elected computer
@@ -282,9 +284,7 @@ async fn merge_duplicates(
 ) -> Result<usize, AppError> {
     let source = MergeSource {
         sent_checksum: inv.checksum,
-        keep_old_userid: inv
-            .hardware_text("USERID")
-            .is_some_and(|u| u.to_ascii_lowercase().contains("system")),
+        keep_old_userid: reports_system_account(inv),
         trace: options.on("TRACE_DELETED"),
         now,
     };

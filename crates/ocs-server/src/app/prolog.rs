@@ -39,8 +39,7 @@ pub async fn prolog(
         .ok_or_else(|| AppError::bad_request("E_BAD_DEVICEID", "missing DEVICEID"))?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
-    tx.lock_device(deviceid).await?;
-    let host = tx.find_host(deviceid).await?;
+    let host = tx.lock_host(deviceid).await?;
     let settings = match &host {
         Some(h) => {
             let (quality, fidelity) = contact_counters(h, now);
