@@ -222,11 +222,17 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
     for note in options::seed(&store, &seeds).await? {
         tracing::warn!("{note}");
     }
-    Ok(AppState {
+    let state = AppState {
         store,
         config: Arc::new(config),
         clock: Arc::new(SystemClock),
-    })
+    };
+    if crate::app::auth::ensure_default_admin(&state).await? {
+        tracing::warn!(
+            "created the console account admin/admin; it must choose a new password at first sign-in"
+        );
+    }
+    Ok(state)
 }
 
 fn toml_text(v: &toml::Value) -> String {

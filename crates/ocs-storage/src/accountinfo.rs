@@ -16,6 +16,17 @@ const READ_SQL: &str = "SELECT 0, 'TAG', tag FROM accountinfo WHERE hardware_id 
      UNION ALL SELECT f.id, 'fields_' || f.id, v.value FROM accountinfo_fields f \
      LEFT JOIN accountinfo_values v ON v.field_id = f.id AND v.hardware_id = $1 ORDER BY 1";
 
+/// An administrative field definition.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AccountField {
+    /// ID; the KEYNAME agents see is `fields_<id>`.
+    pub id: i64,
+    /// Label shown in the console.
+    pub label: String,
+    /// Type: `Text`, `Integer`, `Real` or `Date`.
+    pub kind: String,
+}
+
 /// `(KEYNAME, value)` pairs, TAG first.
 type Entries = Vec<(String, Option<String>)>;
 
@@ -100,6 +111,37 @@ impl Store {
             .fetch_all(&self.read_pool)
             .await?;
         Ok(entries(&rows)?.unwrap_or_else(|| vec![(TAG.to_owned(), None)]))
+    }
+
+    /// Every administrative field, in creation order.
+    pub async fn list_accountinfo_fields(&self) -> Result<Vec<AccountField>> {
+        Ok(
+            sqlx::query_as("SELECT id, label, kind FROM accountinfo_fields ORDER BY id")
+                .fetch_all(&self.read_pool)
+                .await?,
+        )
+    }
+
+    /// Deletes an administrative field and every value of it; returns whether it existed.
+    pub async fn delete_accountinfo_field(&self, id: i64) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM accountinfo_values WHERE field_id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        let done = sqlx::query("DELETE FROM accountinfo_fields WHERE id = $1")
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Writes administrative data of a device from the console, in one transaction.
+    pub async fn update_accountinfo(&self, id: HostId, entries: &[(String, String)]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        tx.write_accountinfo(id, entries).await?;
+        tx.commit().await
     }
 
     /// Defines an administrative field; returns its KEYNAME (`fields_<id>`).

@@ -8,6 +8,7 @@
 
 mod accountinfo;
 mod capacities;
+mod computers;
 mod dictionaries;
 mod duplicates;
 mod hosts;
@@ -19,6 +20,7 @@ mod settings;
 mod software;
 mod sql;
 mod tokens;
+mod users;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,8 +29,13 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
-pub use accountinfo::TAG;
+pub use accountinfo::{AccountField, TAG};
 pub use capacities::{NotifyOutcome, SnmpOutcome};
+pub use computers::{
+    like_exact, list_column, search_field, Cell, Column, ComputerQuery, ComputerRow, Criterion,
+    CriterionField, CriterionValue, ListColumn, Operator, SearchField, ValueKind, LIST_COLUMNS,
+    SEARCH_FIELDS,
+};
 pub use duplicates::{DuplicateCriteria, MergeSource};
 pub use hosts::{HardwareUpdate, HostDetail, HostFilter, HostId, HostState, HostSummary, Page};
 pub use options::OptionRow;
@@ -36,6 +43,7 @@ pub use sections::{SectionChange, SectionData};
 pub use settings::{DeviceSetting, RegistryQuery};
 pub use software::SoftwareChange;
 pub use tokens::TokenRecord;
+pub use users::{SessionRecord, UserRecord};
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

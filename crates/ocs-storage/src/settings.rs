@@ -81,6 +81,16 @@ impl Store {
         tx.commit().await
     }
 
+    /// Removes a per-device setting, so the server's option applies again.
+    pub async fn delete_device_setting(&self, id: HostId, name: &str) -> Result<()> {
+        sqlx::query("DELETE FROM devices WHERE hardware_id = $1 AND name = $2")
+            .bind(id.0)
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Adds a registry query.
     pub async fn insert_registry_query(&self, q: &RegistryQuery) -> Result<()> {
         sqlx::query(

@@ -4,8 +4,11 @@
 
 pub mod agent;
 pub mod api;
+pub mod auth;
 pub mod capacities;
+pub mod computers;
 pub mod files;
+pub mod i18n;
 pub mod import;
 pub mod inventory;
 pub mod options;
@@ -77,6 +80,9 @@ pub enum AppError {
     /// Missing or bad credentials (401).
     #[error("{0}")]
     Unauthorized(String),
+    /// Rate limited (429).
+    #[error("{0}")]
+    TooManyRequests(String),
     /// A resource that does not exist (404).
     #[error("{0}")]
     NotFound(String),
@@ -111,6 +117,7 @@ impl AppError {
             | AppError::TooLarge { code, .. }
             | AppError::Forbidden { code, .. } => code,
             AppError::Unauthorized(_) => "E_UNAUTHORIZED",
+            AppError::TooManyRequests(_) => "E_RATE_LIMITED",
             AppError::NotFound(_) => "E_NOT_FOUND",
             AppError::Unavailable(_) => "E_DB_UNAVAILABLE",
             AppError::Conflict(_) => "E_DB_CONFLICT",
@@ -127,6 +134,7 @@ impl AppError {
             AppError::Forbidden { .. } => 403,
             AppError::NotFound(_) => 404,
             AppError::TooLarge { .. } => 413,
+            AppError::TooManyRequests(_) => 429,
             AppError::Internal(_) => 500,
             AppError::Unavailable(_) | AppError::Conflict(_) | AppError::Timeout(_) => 503,
         }

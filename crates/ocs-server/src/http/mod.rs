@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod web;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -16,6 +17,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(agent::router())
         .merge(api::router())
+        .merge(web::router(state.clone()))
         .route("/healthz", get(healthz_get))
         .with_state(state)
 }

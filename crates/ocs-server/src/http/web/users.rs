@@ -1,0 +1,10 @@
+//! The users page: accounts and roles. Routes are added by the administration work.
+
+use axum::Router;
+
+use crate::app::AppState;
+
+/// Routes of this area.
+pub fn router() -> Router<AppState> {
+    Router::new()
+}
