@@ -14,6 +14,7 @@ command -v fusioninventory-agent >/dev/null || need_packages+=(fusioninventory-a
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresql)
 command -v psql >/dev/null || need_packages+=(postgresql-client)
 command -v openssl >/dev/null || need_packages+=(openssl)
+command -v chromium >/dev/null || need_packages+=(chromium) # browser tests (tests/e2e)
 if ((${#need_packages[@]})); then
     log "installing ${need_packages[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -59,3 +60,16 @@ cargo test --workspace --locked
 
 log "cargo test (PostgreSQL)"
 OCS_TEST_BACKEND=postgres cargo test --workspace --locked
+
+# --- browser tests (tests/e2e) -------------------------------------------------------------
+# End-to-end tests of the console in Debian's headless Chromium, driven by playwright-core
+# (no browser download). They start the server binary built above, on throwaway data
+# directories. Screenshots land in target/e2e-screenshots/.
+log "browser tests (headless Chromium)"
+command -v chromium >/dev/null || { echo "error: chromium is needed for the browser tests" >&2; exit 1; }
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "error: node (>= 20) and npm are needed for the browser tests" >&2
+    exit 1
+fi
+(cd tests/e2e && npm ci --no-audit --no-fund && OCS_SERVER_BIN="$PWD/../../target/debug/ocs-server" node --test)
+# --- end of browser tests ------------------------------------------------------------------

@@ -310,8 +310,6 @@ pub struct ComputerRow {
 /// Per-device settings that count as "customised" in the list.
 const CUSTOMISED_SETTINGS: &str = "'FREQUENCY', 'IPDISCOVER', 'DOWNLOAD_SWITCH', 'DOWNLOAD_CYCLE_LATENCY', 'DOWNLOAD_FRAG_LATENCY', 'DOWNLOAD_PERIOD_LATENCY', 'DOWNLOAD_PERIOD_LENGTH', 'DOWNLOAD_TIMEOUT', 'DOWNLOAD_EXECUTION_TIMEOUT', 'PROLOG_FREQ'";
 
-const FROM: &str = "FROM hardware h LEFT JOIN accountinfo a ON a.hardware_id = h.id LEFT JOIN bios b ON b.hardware_id = h.id";
-
 /// Collects bound values while a statement is written.
 #[derive(Default)]
 struct Binds(Vec<CriterionValue>);
@@ -327,10 +325,13 @@ impl Binds {
 enum Scope {
     /// On a single-valued expression of the computer.
     Single(String),
-    /// On a column `expr` of rows selected by `from`, one of which must match.
-    Exists { from: String, expr: String },
-    /// On a column `expr` of a subquery selecting computer IDs from `from`.
-    Ids { from: String, expr: String },
+    /// On a column `expr` of rows selected by `from` (then closed by `close`), one of which
+    /// must match.
+    Exists {
+        from: String,
+        expr: String,
+        close: &'static str,
+    },
 }
 
 fn condition(c: &Criterion, binds: &mut Binds) -> String {
@@ -340,15 +341,19 @@ fn condition(c: &Criterion, binds: &mut Binds) -> String {
             match f.target {
                 Target::Expr(e) => Scope::Single(e.to_owned()),
                 Target::AnyRow { table, column } => Scope::Exists {
-                    from: format!("{table} x WHERE x.hardware_id = h.id"),
+                    from: format!("{table} x WHERE x.hardware_id = h.id AND"),
                     expr: format!("x.{column}"),
+                    close: "",
                 },
-                // Matching names in the (small) dictionary first lets the database walk the
-                // (name_id, hardware_id) index instead of every software row.
-                Target::Software => Scope::Ids {
-                    from: "software s WHERE s.name_id IN (SELECT n.id FROM software_name n WHERE"
+                // Names are matched in the (small) dictionary, then each computer is one
+                // seek in the (name_id, hardware_id) index. A correlated EXISTS lets a page
+                // sorted by name stop after its rows, where an IN list would first gather
+                // every computer having the software.
+                Target::Software => Scope::Exists {
+                    from: "software s WHERE s.hardware_id = h.id AND s.name_id IN (SELECT n.id FROM software_name n WHERE"
                         .to_owned(),
                     expr: "n.name".to_owned(),
+                    close: ")",
                 },
                 Target::Setting(name) => Scope::Single(format!(
                     "(SELECT d.ivalue FROM devices d WHERE d.hardware_id = h.id AND d.name = '{name}')"
@@ -359,8 +364,11 @@ fn condition(c: &Criterion, binds: &mut Binds) -> String {
         CriterionField::AdminField(id) => (
             ValueKind::Text,
             Scope::Exists {
-                from: format!("accountinfo_values x WHERE x.hardware_id = h.id AND x.field_id = {id}"),
+                from: format!(
+                    "accountinfo_values x WHERE x.hardware_id = h.id AND x.field_id = {id} AND"
+                ),
                 expr: "x.value".to_owned(),
+                close: "",
             },
         ),
     };
@@ -389,17 +397,35 @@ fn condition(c: &Criterion, binds: &mut Binds) -> String {
         // A missing value is "different" from anything.
         (Scope::Single(e), true) => format!("({e} IS NULL OR NOT ({}))", compare(&e)),
         (Scope::Single(e), false) => compare(&e),
-        (Scope::Exists { from, expr }, negated) => format!(
-            "{}EXISTS (SELECT 1 FROM {from} AND {})",
-            if negated { "NOT " } else { "" },
-            compare(&expr)
-        ),
-        (Scope::Ids { from, expr }, negated) => format!(
-            "h.id {}IN (SELECT s.hardware_id FROM {from} {}))",
+        (Scope::Exists { from, expr, close }, negated) => format!(
+            "{}EXISTS (SELECT 1 FROM {from} {}{close})",
             if negated { "NOT " } else { "" },
             compare(&expr)
         ),
     }
+}
+
+/// Whether SQL text refers to a table alias (`a.` or `b.` not inside another name).
+fn uses_alias(sql: &str, alias: char) -> bool {
+    let bytes = sql.as_bytes();
+    bytes.windows(2).enumerate().any(|(i, w)| {
+        w[0] == alias as u8
+            && w[1] == b'.'
+            && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_'))
+    })
+}
+
+/// The joins the statement's other parts need: they are on unique keys and never change the
+/// rows, but each costs a lookup per computer.
+fn joins(parts: &[&str]) -> String {
+    let mut joins = String::new();
+    if parts.iter().any(|p| uses_alias(p, 'a')) {
+        joins.push_str(" LEFT JOIN accountinfo a ON a.hardware_id = h.id");
+    }
+    if parts.iter().any(|p| uses_alias(p, 'b')) {
+        joins.push_str(" LEFT JOIN bios b ON b.hardware_id = h.id");
+    }
+    joins
 }
 
 fn bind_all<'q>(
@@ -449,7 +475,8 @@ impl Store {
         } else {
             format!("WHERE {}", conditions.join(" AND "))
         };
-        let total: i64 = bind_all(sqlx::query(&format!("SELECT COUNT(*) {FROM} {wh}")), &binds)
+        let count_sql = format!("SELECT COUNT(*) FROM hardware h{} {wh}", joins(&[&wh]));
+        let total: i64 = bind_all(sqlx::query(&count_sql), &binds)
             .fetch_one(&self.read_pool)
             .await?
             .try_get(0)?;
@@ -460,20 +487,30 @@ impl Store {
             format!(", {}", select.join(", "))
         };
         let (sort, desc) = query.sort;
+        let sort_sql = sort.sql();
         let dir = if desc { "DESC" } else { "ASC" };
-        let limit = match query.page {
+        let order = format!("ORDER BY {sort_sql} {dir}, h.id {dir}");
+        let head = format!(
+            "SELECT h.id, CASE WHEN EXISTS (SELECT 1 FROM devices d WHERE d.hardware_id = h.id AND d.name IN ({CUSTOMISED_SETTINGS})) THEN 1 ELSE 0 END{select}"
+        );
+        let sql = match query.page {
+            // The page's IDs are chosen first, so the columns are computed for its rows only,
+            // not for every match before sorting.
             Some(page) => {
                 let size = i64::from(page.size.max(1));
                 let offset = i64::from(page.number.max(1) - 1) * size;
-                format!(" LIMIT {size} OFFSET {offset}")
+                format!(
+                    "{head} FROM (SELECT h.id AS pid FROM hardware h{} {wh} {order} LIMIT {size} OFFSET {offset}) p \
+                     JOIN hardware h ON h.id = p.pid{} {order}",
+                    joins(&[&wh, &sort_sql]),
+                    joins(&[&select, &sort_sql]),
+                )
             }
-            None => String::new(),
+            None => format!(
+                "{head} FROM hardware h{} {wh} {order}",
+                joins(&[&wh, &select, &sort_sql])
+            ),
         };
-        let sql = format!(
-            "SELECT h.id, CASE WHEN EXISTS (SELECT 1 FROM devices d WHERE d.hardware_id = h.id AND d.name IN ({CUSTOMISED_SETTINGS})) THEN 1 ELSE 0 END{select} \
-             {FROM} {wh} ORDER BY {} {dir}, h.id {dir}{limit}",
-            sort.sql()
-        );
         let rows = bind_all(sqlx::query(&sql), &binds)
             .fetch_all(&self.read_pool)
             .await?;
@@ -484,15 +521,30 @@ impl Store {
         Ok((total, items))
     }
 
-    /// Number of computers per TAG (`NA` for none), most populated first.
+    /// Number of computers per TAG (`NA` for none), most populated first. Counting the
+    /// `accountinfo` TAG index alone is an index scan; computers without administrative data
+    /// are the difference with the total.
     pub async fn list_tag_counts(&self) -> Result<Vec<(String, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT COALESCE(a.tag, 'NA') AS tag, COUNT(*) AS n FROM hardware h \
-             LEFT JOIN accountinfo a ON a.hardware_id = h.id \
-             GROUP BY COALESCE(a.tag, 'NA') ORDER BY n DESC, tag",
-        )
-        .fetch_all(&self.read_pool)
-        .await?)
+        let rows: Vec<(Option<String>, i64)> =
+            sqlx::query_as("SELECT tag, COUNT(*) FROM accountinfo GROUP BY tag")
+                .fetch_all(&self.read_pool)
+                .await?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM hardware")
+            .fetch_one(&self.read_pool)
+            .await?;
+        let mut by_tag = std::collections::BTreeMap::new();
+        for (tag, n) in rows {
+            *by_tag
+                .entry(tag.unwrap_or_else(|| "NA".to_owned()))
+                .or_insert(0) += n;
+        }
+        let without = total - by_tag.values().sum::<i64>();
+        if without > 0 {
+            *by_tag.entry("NA".to_owned()).or_insert(0) += without;
+        }
+        let mut counts: Vec<(String, i64)> = by_tag.into_iter().collect();
+        counts.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
+        Ok(counts)
     }
 }
 
@@ -503,6 +555,14 @@ mod tests {
 
     fn builtin(key: &str) -> Column {
         Column::Builtin(list_column(key).unwrap())
+    }
+
+    #[test]
+    fn joins_follow_aliases() {
+        assert_eq!(joins(&["WHERE h.name = $1"]), "");
+        assert!(joins(&["", "COALESCE(a.tag, 'NA')"]).contains("accountinfo a"));
+        assert!(!joins(&["(SELECT v.value FROM accountinfo_values v)"]).contains("JOIN"));
+        assert!(joins(&["b.ssn"]).contains("bios b"));
     }
 
     #[test]

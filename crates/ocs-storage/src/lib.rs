@@ -19,6 +19,7 @@ mod sessions;
 mod settings;
 mod software;
 mod sql;
+mod synthetic;
 mod tokens;
 mod users;
 
@@ -42,6 +43,7 @@ pub use options::OptionRow;
 pub use sections::{SectionChange, SectionData};
 pub use settings::{DeviceSetting, RegistryQuery};
 pub use software::SoftwareChange;
+pub use synthetic::{synthetic_software_name, FleetSpec, SYNTHETIC_OS};
 pub use tokens::TokenRecord;
 pub use users::{SessionRecord, UserRecord};
 

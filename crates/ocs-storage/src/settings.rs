@@ -104,4 +104,107 @@ impl Store {
         .await?;
         Ok(())
     }
+
+    /// Every registry query with its ID, in creation order (the console lists and deletes
+    /// them by ID).
+    pub async fn list_registry_queries(&self) -> Result<Vec<(i64, RegistryQuery)>> {
+        let rows: Vec<(i64, String, i64, String, String)> =
+            sqlx::query_as("SELECT id, name, regtree, regkey, regvalue FROM regconfig ORDER BY id")
+                // The primary, not the replica: the console shows the list right after a change.
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, regtree, regkey, regvalue)| {
+                (
+                    id,
+                    RegistryQuery {
+                        name,
+                        regtree,
+                        regkey,
+                        regvalue,
+                    },
+                )
+            })
+            .collect())
+    }
+
+    /// Deletes a registry query; returns whether it existed.
+    pub async fn delete_registry_query(&self, id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM regconfig WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Sets several server options in one transaction, so that a console form is saved
+    /// whole or not at all.
+    pub async fn upsert_options(&self, rows: &[crate::options::OptionRow]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for row in rows {
+            sqlx::query(
+                "INSERT INTO config (name, ivalue, tvalue) VALUES ($1, $2, $3) \
+                 ON CONFLICT (name) DO UPDATE SET ivalue = excluded.ivalue, tvalue = excluded.tvalue",
+            )
+            .bind(&row.name)
+            .bind(row.ivalue)
+            .bind(row.tvalue.clone())
+            .execute(tx.conn())
+            .await?;
+        }
+        tx.commit().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::test_support::store;
+    use crate::OptionRow;
+
+    #[tokio::test]
+    async fn registry_queries_list_with_ids_and_delete() {
+        let (store, _dir) = store().await;
+        let q = |name: &str| RegistryQuery {
+            name: name.into(),
+            regtree: 2,
+            regkey: r"SOFTWARE\Microsoft\Windows\CurrentVersion\Run".into(),
+            regvalue: "*".into(),
+        };
+        store.insert_registry_query(&q("Run")).await.unwrap();
+        store.insert_registry_query(&q("Office")).await.unwrap();
+        let listed = store.list_registry_queries().await.unwrap();
+        assert_eq!(listed.len(), 2);
+        assert_eq!(listed[0].1, q("Run"));
+        assert!(store.delete_registry_query(listed[0].0).await.unwrap());
+        assert!(!store.delete_registry_query(listed[0].0).await.unwrap());
+        let left = store.list_registry_queries().await.unwrap();
+        assert_eq!(left, vec![(listed[1].0, q("Office"))]);
+        let mut tx = store.begin().await.unwrap();
+        assert_eq!(tx.registry_queries().await.unwrap(), vec![q("Office")]);
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn options_are_upserted_together() {
+        let (store, _dir) = store().await;
+        let rows = [
+            OptionRow {
+                name: "PROLOG_FREQ".into(),
+                ivalue: Some(12),
+                tvalue: None,
+            },
+            OptionRow {
+                name: "TAG_LABEL".into(),
+                ivalue: None,
+                tvalue: Some("Your office".into()),
+            },
+        ];
+        store.upsert_options(&rows).await.unwrap();
+        store.upsert_options(&rows[..1]).await.unwrap();
+        let stored = store.list_options().await.unwrap();
+        assert_eq!(stored.len(), 2);
+        assert!(stored.contains(&rows[0]) && stored.contains(&rows[1]));
+    }
 }

@@ -232,6 +232,13 @@ impl Store {
         }))
     }
 
+    /// Number of open sessions.
+    pub async fn count_sessions(&self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM console_sessions")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Records activity on a session.
     pub async fn touch_session(&self, token_digest: &str, now: i64) -> Result<()> {
         sqlx::query("UPDATE console_sessions SET last_seen = $2 WHERE token_digest = $1")

@@ -86,6 +86,9 @@ impl Viewer {
 }
 
 /// Proof that the caller is an administrator; only [`require_admin`] makes one.
+// The private field (not `#[non_exhaustive]`, which binds only other crates) keeps the rest
+// of this crate from making one.
+#[allow(clippy::manual_non_exhaustive)]
 #[derive(Debug)]
 pub struct Admin<'a> {
     /// The administrator.

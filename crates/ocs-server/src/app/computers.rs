@@ -431,6 +431,11 @@ pub async fn list_all(
     Ok(state.store.list_computers(&query).await?.1)
 }
 
+/// Administrative field definitions (columns and search fields of their own).
+pub async fn account_fields(state: &AppState) -> Result<Vec<AccountField>, AppError> {
+    Ok(state.store.list_accountinfo_fields().await?)
+}
+
 /// Computers per TAG.
 pub async fn tag_counts(state: &AppState) -> Result<Vec<(String, i64)>, AppError> {
     Ok(state.store.list_tag_counts().await?)
@@ -549,7 +554,7 @@ pub async fn update_customisation(
     values: &Customisation,
 ) -> Result<(), AppError> {
     let host = HostId(id);
-    state.store.get_host(host).await?;
+    let detail = state.store.get_host(host).await?;
     for (name, value) in values {
         let (_, low, high) = CUSTOMISABLE
             .iter()
@@ -567,7 +572,16 @@ pub async fn update_customisation(
                         &DeviceSetting {
                             name: (*name).to_owned(),
                             ivalue: Some(*v),
-                            tvalue: None,
+                            tvalue: if *name == "IPDISCOVER" && *v > 0 {
+                                Some(network_number(&detail).ok_or_else(|| {
+                                    AppError::bad_request(
+                                        "E_BAD_VALUE",
+                                        "this computer reports no network number to scan",
+                                    )
+                                })?)
+                            } else {
+                                None
+                            },
                         },
                     )
                     .await?;
@@ -586,6 +600,27 @@ pub async fn update_customisation(
         "customisation updated"
     );
     Ok(())
+}
+
+/// The network an elected IpDiscover computer scans: the number of the network of its main
+/// address, else of its first network that has one (as the original elects).
+fn network_number(detail: &HostDetail) -> Option<String> {
+    let networks = detail.sections.iter().find(|s| s.table == "networks")?;
+    let column = |name: &str| networks.columns.iter().position(|(c, _)| *c == name);
+    let (subnet, address) = (column("ipsubnet")?, column("ipaddress")?);
+    let text = |row: &Vec<ocs_proto::Value>, i: usize| match row.get(i) {
+        Some(ocs_proto::Value::Text(t)) if !t.trim().is_empty() => Some(t.clone()),
+        _ => None,
+    };
+    let main = detail.summary.ipaddr.as_deref();
+    networks
+        .rows
+        .iter()
+        .find(|r| {
+            main.is_some() && text(r, address).as_deref() == main && text(r, subnet).is_some()
+        })
+        .or_else(|| networks.rows.iter().find(|r| text(r, subnet).is_some()))
+        .and_then(|r| text(r, subnet))
 }
 
 #[cfg(test)]
@@ -657,13 +692,60 @@ mod tests {
             input("lastdate", "equal", "yesterday", ""),
             input("fields_4", "equal", "x", ""),
         ] {
-            assert!(parse_criteria(&[bad.clone()], &[]).is_err(), "{bad:?}");
+            assert!(
+                parse_criteria(std::slice::from_ref(&bad), &[]).is_err(),
+                "{bad:?}"
+            );
         }
         assert_eq!(
             parse_criteria(&[input("fields_4", "equal", "x", "")], &[field(4, "Room")]).unwrap()[0]
                 .field,
             CriterionField::AdminField(4)
         );
+    }
+
+    /// Keys built at run time (`col.<key>`, `field.<key>`, …) exist in every language.
+    #[test]
+    fn computed_translation_keys_exist() {
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(
+            ocs_storage::LIST_COLUMNS
+                .iter()
+                .map(|c| format!("col.{}", c.key)),
+        );
+        keys.extend(
+            ocs_storage::SEARCH_FIELDS
+                .iter()
+                .map(|f| format!("field.{}", f.key)),
+        );
+        keys.extend(
+            [
+                "equal",
+                "different",
+                "smaller",
+                "bigger",
+                "between",
+                "outof",
+            ]
+            .iter()
+            .map(|o| format!("op.{o}")),
+        );
+        keys.extend(
+            ocs_proto::catalogue::SECTIONS
+                .iter()
+                .map(|s| format!("section.{}", s.table)),
+        );
+        keys.push(format!("section.{}", ocs_proto::catalogue::HARDWARE.table));
+        keys.push("section.softwares".to_owned());
+        for (name, _, _) in CUSTOMISABLE {
+            keys.push(format!("custom.{name}"));
+        }
+        for lang in crate::app::i18n::LANGUAGES {
+            let tr = crate::app::i18n::Tr::new(lang);
+            for key in &keys {
+                assert!(tr.has(key), "{lang}: {key} missing");
+            }
+        }
     }
 
     #[test]

@@ -79,11 +79,7 @@ pub async fn import(state: &AppState, files: &[PathBuf], out: &mut impl Write) -
 
 async fn import_one(state: &AppState, file: &Path) -> Result<String, AppError> {
     let meta = std::fs::metadata(file).map_err(|e| AppError::bad_request("E_IO", e.to_string()))?;
-    let max = state
-        .config
-        .limits
-        .max_body_bytes
-        .max(state.config.limits.max_inflated_bytes);
+    let max = max_file_bytes(state);
     if usize::try_from(meta.len()).unwrap_or(usize::MAX) > max {
         return Err(AppError::TooLarge {
             code: "E_BODY_TOO_LARGE",
@@ -91,11 +87,41 @@ async fn import_one(state: &AppState, file: &Path) -> Result<String, AppError> {
         });
     }
     let raw = std::fs::read(file).map_err(|e| AppError::bad_request("E_IO", e.to_string()))?;
+    let done = import_bytes(state, &raw).await?;
+    Ok(format!(
+        "{} ({})",
+        done.deviceid,
+        if done.created { "new" } else { "updated" }
+    ))
+}
+
+/// Largest file accepted: what an agent may send, compressed or not.
+pub fn max_file_bytes(state: &AppState) -> usize {
+    state
+        .config
+        .limits
+        .max_body_bytes
+        .max(state.config.limits.max_inflated_bytes)
+}
+
+/// What importing one file stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// DEVICEID of the computer.
+    pub deviceid: String,
+    /// Whether the computer was new.
+    pub created: bool,
+}
+
+/// Imports one inventory given as the bytes of a `.ocs` (zlib or plain XML) or `.xml` file,
+/// through the same ingestion as agents. Shared by the `import` command and the console's
+/// upload page; the caller enforces the size limit.
+pub async fn import_bytes(state: &AppState, raw: &[u8]) -> Result<Imported, AppError> {
     let limits = DecodeLimits {
         max_inflated_bytes: state.config.limits.max_inflated_bytes,
         try_others: true,
     };
-    let decoded = decode_body(&raw, limits).map_err(codec_error)?;
+    let decoded = decode_body(raw, limits).map_err(codec_error)?;
     let request = parse_request(&decoded.xml).map_err(request_error)?;
     if request.query != Query::Inventory {
         return Err(AppError::bad_request(
@@ -115,14 +141,13 @@ async fn import_one(state: &AppState, file: &Path) -> Result<String, AppError> {
         &agent,
         &request,
         Source {
-            raw: &raw,
+            raw,
             xml: &decoded.xml,
         },
     )
     .await?;
-    Ok(format!(
-        "{} ({})",
-        request.deviceid.unwrap_or_default(),
-        if done.created { "new" } else { "updated" }
-    ))
+    Ok(Imported {
+        deviceid: request.deviceid.unwrap_or_default(),
+        created: done.created,
+    })
 }

@@ -2,6 +2,7 @@
 //! only translate) and storage (which only stores). Errors carry a stable code and the HTTP
 //! status each surface renders them with.
 
+pub mod admin;
 pub mod agent;
 pub mod api;
 pub mod auth;
@@ -14,6 +15,7 @@ pub mod inventory;
 pub mod options;
 pub mod prolog;
 pub mod useragents;
+pub mod users;
 
 use std::sync::Arc;
 

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod label;
 pub mod web;
 
 use axum::extract::State;
@@ -17,6 +18,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(agent::router())
         .merge(api::router())
+        .merge(label::router())
         .merge(web::router(state.clone()))
         .route("/healthz", get(healthz_get))
         .with_state(state)

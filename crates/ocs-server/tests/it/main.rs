@@ -7,6 +7,8 @@ mod api;
 mod bad_input;
 mod cli;
 mod compat;
+mod console;
+mod console_admin;
 mod outage;
 mod real_agents;
 mod replay;

@@ -3,7 +3,7 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
@@ -241,10 +241,4 @@ async fn language_post(
         ),
         Err(e) => failed(&ctx, "/account", &e),
     }
-}
-
-/// Answers 405 with a page for methods a console URL does not take.
-#[allow(dead_code)]
-fn not_allowed() -> Response {
-    StatusCode::METHOD_NOT_ALLOWED.into_response()
 }

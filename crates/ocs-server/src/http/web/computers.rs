@@ -511,12 +511,8 @@ async fn computer_get(
     let banner = vec![
         (tr.get("col.name").to_owned(), opt(&s.name)),
         (tr.get("col.deviceid").to_owned(), s.deviceid.clone()),
-        (
-            tr.get("col.os").to_owned(),
-            format!("{} {}", opt(&s.osname), opt(&s.osversion))
-                .trim()
-                .to_owned(),
-        ),
+        (tr.get("col.os").to_owned(), opt(&s.osname)),
+        (tr.get("col.osversion").to_owned(), opt(&s.osversion)),
         (tr.get("col.userid").to_owned(), opt(&s.userid)),
         (tr.get("col.ipaddr").to_owned(), opt(&s.ipaddr)),
         (

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/ocsreports/", get(legacy_get))
         .route("/ocsreports/{*rest}", get(legacy_get))
         .route("/static/{file}", get(static_get))
+        .route("/favicon.ico", get(favicon_get))
         .merge(auth::router())
         .merge(computers::router())
         .merge(search::router())
@@ -529,6 +530,10 @@ async fn static_get(axum::extract::Path(file): axum::extract::Path<String>) -> R
             include_bytes!("../../../static/htmx.min.js"),
             "text/javascript; charset=utf-8",
         ),
+        "favicon.svg" => (
+            include_bytes!("../../../static/favicon.svg"),
+            "image/svg+xml",
+        ),
         "console.css" => (
             include_bytes!("../../../static/console.css"),
             "text/css; charset=utf-8",
@@ -543,6 +548,11 @@ async fn static_get(axum::extract::Path(file): axum::extract::Path<String>) -> R
         body,
     )
         .into_response()
+}
+
+/// Browsers ask for `/favicon.ico` whatever the page says; they accept the SVG.
+async fn favicon_get() -> Response {
+    static_get(axum::extract::Path("favicon.svg".to_owned())).await
 }
 
 /// The peer address of a request, for handlers that rate-limit.

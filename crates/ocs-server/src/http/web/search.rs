@@ -80,7 +80,7 @@ async fn search_get(
     let result = async {
         let params = ListParams::parse(&pairs)?;
         let add = pairs.iter().any(|(k, _)| k == "add");
-        let fields = ctx_fields(&state).await?;
+        let fields = computers::account_fields(&state).await?;
         let filled = params.criteria.iter().any(|c| !c.value.trim().is_empty());
         let table = if filled && !add {
             let (view, fields) = computers::list_view(&state, &viewer, &params.change).await?;
@@ -140,8 +140,4 @@ async fn search_get(
         ),
         Err(e) => error_page(&ctx, &e),
     }
-}
-
-async fn ctx_fields(state: &AppState) -> Result<Vec<AccountField>, AppError> {
-    Ok(state.store.list_accountinfo_fields().await?)
 }

@@ -20,6 +20,8 @@ pub fn router() -> Router<AppState> {
 /// Bars drawn in the chart (the table lists every TAG).
 const CHART_BARS: usize = 25;
 const BAR_HEIGHT: usize = 22;
+/// Longest label drawn left of a bar (the full TAG is in the bar's tooltip and the table).
+const LABEL_CHARS: usize = 24;
 const BAR_MAX_WIDTH: i64 = 460;
 
 /// One TAG.
@@ -36,6 +38,8 @@ pub struct TagRow {
 pub struct Bar {
     /// The TAG.
     pub tag: String,
+    /// The TAG as labelled on the chart, shortened to fit its margin.
+    pub label: String,
     /// Its count.
     pub count: i64,
     /// Top of the bar.
@@ -72,6 +76,13 @@ async fn tags_get(State(state): State<AppState>, signed: SignedIn) -> Response {
         .map(|(i, (tag, count))| {
             let width = (count * BAR_MAX_WIDTH / max).max(1);
             Bar {
+                label: if tag.chars().count() > LABEL_CHARS {
+                    let mut short: String = tag.chars().take(LABEL_CHARS - 1).collect();
+                    short.push('…');
+                    short
+                } else {
+                    tag.clone()
+                },
                 tag: tag.clone(),
                 count: *count,
                 y: i * BAR_HEIGHT + 4,

@@ -1,10 +1,167 @@
-//! The users page: accounts and roles. Routes are added by the administration work.
+//! The users page: console accounts and roles, for administrators. The rules (own account
+//! protected, last administrator kept) live in `app::users`.
 
-use axum::Router;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use serde::Deserialize;
 
-use crate::app::AppState;
+use super::{done, error_page, failed, render, PageCtx, SignedIn};
+use crate::app::auth::{require_admin, Role, MIN_PASSWORD_LEN};
+use crate::app::users::{self, MAX_LOGIN_CHARS};
+use crate::app::{AppError, AppState};
 
 /// Routes of this area.
 pub fn router() -> Router<AppState> {
     Router::new()
+        .route("/admin/users", get(users_get).post(users_post))
+        .route("/admin/users/{id}/role", post(user_role_post))
+        .route("/admin/users/{id}/password", post(user_password_post))
+        .route("/admin/users/{id}/delete", post(user_delete_post))
+}
+
+const BACK: &str = "/admin/users";
+
+/// One account as listed.
+struct UserLine {
+    id: i64,
+    login: String,
+    is_admin: bool,
+    is_self: bool,
+    must_change: bool,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage {
+    page: PageCtx,
+    users: Vec<UserLine>,
+    max_login: usize,
+    min_password: usize,
+}
+
+async fn users_get(State(state): State<AppState>, signed: SignedIn) -> Response {
+    let SignedIn { viewer, ctx } = &signed;
+    let result = async {
+        let admin = require_admin(viewer)?;
+        let users = users::list(&state, &admin)
+            .await?
+            .into_iter()
+            .map(|u| UserLine {
+                is_admin: Role::parse(&u.role) == Some(Role::Administrator),
+                is_self: u.id == viewer.user_id,
+                must_change: u.must_change_password != 0,
+                id: u.id,
+                login: u.login,
+            })
+            .collect();
+        Ok::<_, AppError>(users)
+    }
+    .await;
+    match result {
+        Ok(users) => render(
+            ctx,
+            StatusCode::OK,
+            &UsersPage {
+                page: PageCtx::new(ctx, viewer, "users"),
+                users,
+                max_login: MAX_LOGIN_CHARS,
+                min_password: MIN_PASSWORD_LEN,
+            },
+        ),
+        Err(e) => error_page(ctx, &e),
+    }
+}
+
+/// A change's outcome as a flash redirect back to the users page.
+fn outcome(signed: &SignedIn, result: Result<(), AppError>, key: &str) -> Response {
+    match result {
+        Ok(()) => done(&signed.ctx, BACK, signed.ctx.tr.get(key)),
+        // A read-only account gets a real 403, not a flash message.
+        Err(e @ AppError::Forbidden { .. }) => error_page(&signed.ctx, &e),
+        Err(e) => failed(&signed.ctx, BACK, &e),
+    }
+}
+
+/// The add-account form.
+#[derive(Deserialize)]
+struct AddForm {
+    #[serde(default)]
+    login: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    role: String,
+}
+
+async fn users_post(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Form(f): Form<AddForm>,
+) -> Response {
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        users::add(&state, &admin, &f.login, &f.password, &f.role).await?;
+        Ok::<(), AppError>(())
+    }
+    .await;
+    outcome(&signed, result, "users.added")
+}
+
+/// The change-role form.
+#[derive(Deserialize)]
+struct RoleForm {
+    #[serde(default)]
+    role: String,
+}
+
+async fn user_role_post(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<i64>,
+    Form(f): Form<RoleForm>,
+) -> Response {
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        users::set_role(&state, &admin, id, &f.role).await
+    }
+    .await;
+    outcome(&signed, result, "users.role_changed")
+}
+
+/// The reset-password form.
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+async fn user_password_post(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<i64>,
+    Form(f): Form<PasswordForm>,
+) -> Response {
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        users::reset_password(&state, &admin, id, &f.password).await
+    }
+    .await;
+    outcome(&signed, result, "users.password_reset")
+}
+
+async fn user_delete_post(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<i64>,
+) -> Response {
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        users::delete(&state, &admin, id).await
+    }
+    .await;
+    outcome(&signed, result, "users.deleted")
 }
