@@ -412,9 +412,20 @@ pub struct SectionView {
     pub columns: Vec<&'static str>,
     /// Cell texts.
     pub rows: Vec<Vec<String>>,
+    /// For one-row sections (hardware, BIOS): (column, value) pairs, shown as a list.
+    pub facts: Vec<(&'static str, String)>,
 }
 
 fn section_view(tr: &Tr, data: &SectionData) -> SectionView {
+    let mut view = section_table(tr, data);
+    if matches!(data.table, "hardware" | "bios") && view.rows.len() == 1 {
+        let row = view.rows.remove(0);
+        view.facts = view.columns.iter().copied().zip(row).collect();
+    }
+    view
+}
+
+fn section_table(tr: &Tr, data: &SectionData) -> SectionView {
     // Columns that are empty in every row only add noise.
     let keep: Vec<usize> = (0..data.columns.len())
         .filter(|i| {
@@ -441,6 +452,7 @@ fn section_view(tr: &Tr, data: &SectionData) -> SectionView {
                     .collect()
             })
             .collect(),
+        facts: Vec::new(),
     }
 }
 
