@@ -2,7 +2,7 @@
 //! database (not in process memory) so that every server instance sharing it accepts them.
 //! Only digests of session tokens are stored; password hashing is the caller's business.
 
-use crate::{Result, Store, StoreError};
+use crate::{Result, Store, StoreError, WriteTx};
 
 /// A console account.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -40,6 +40,19 @@ pub struct SessionRecord {
 
 const USER_COLUMNS: &str =
     "id, login, password_hash, role, must_change_password, language, list_prefs, created_at";
+
+/// Refuses (and so rolls back) a change that would leave the console without an
+/// administrator.
+async fn an_admin_remains(tx: &mut WriteTx, admin_role: &str) -> Result<()> {
+    let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM console_users WHERE role = $1")
+        .bind(admin_role)
+        .fetch_one(tx.conn())
+        .await?;
+    if admins == 0 {
+        return Err(StoreError::Conflict("the last administrator".into()));
+    }
+    Ok(())
+}
 
 impl Store {
     /// Every account, by login.
@@ -132,13 +145,7 @@ impl Store {
             .bind(role)
             .execute(tx.conn())
             .await?;
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM console_users WHERE role = $1")
-            .bind(admin_role)
-            .fetch_one(tx.conn())
-            .await?;
-        if admins == 0 {
-            return Err(StoreError::Conflict("the last administrator".into()));
-        }
+        an_admin_remains(&mut tx, admin_role).await?;
         tx.commit().await
     }
 
@@ -156,13 +163,7 @@ impl Store {
             .bind(id)
             .execute(tx.conn())
             .await?;
-        let admins: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM console_users WHERE role = $1")
-            .bind(admin_role)
-            .fetch_one(tx.conn())
-            .await?;
-        if admins == 0 {
-            return Err(StoreError::Conflict("the last administrator".into()));
-        }
+        an_admin_remains(&mut tx, admin_role).await?;
         tx.commit().await
     }
 
