@@ -25,6 +25,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_console.sql"),
         postgres: include_str!("../migrations/postgres/0002_console.sql"),
     },
+    Migration {
+        version: 3,
+        description: "search statistics",
+        sqlite: include_str!("../migrations/sqlite/0003_search_statistics.sql"),
+        postgres: include_str!("../migrations/postgres/0003_search_statistics.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting
