@@ -740,44 +740,7 @@ fn unix(id: &Identity, state: &State, checksum: u64) -> String {
             ("TYPE", cpu_model),
         ],
     );
-    let total = (id.disk_gb * 1000 - 24_000).to_string();
-    let free = (id.disk_gb * 400).to_string();
-    w.row(
-        "DRIVES",
-        [
-            ("FILESYSTEM", "ext4"),
-            ("FREE", free.as_str()),
-            ("TOTAL", total.as_str()),
-            ("TYPE", "/"),
-            ("VOLUMN", "/dev/sda2"),
-        ],
-    );
-    w.row(
-        "DRIVES",
-        [
-            ("FILESYSTEM", "vfat"),
-            ("FREE", "498"),
-            ("TOTAL", "511"),
-            ("TYPE", "/boot/efi"),
-            ("VOLUMN", "/dev/sda1"),
-        ],
-    );
-    for d in 1..=state.extra_disks {
-        let (mount, dev) = (
-            format!("/data{d}"),
-            format!("/dev/sd{}1", (b'a' + (d % 25) as u8) as char),
-        );
-        w.row(
-            "DRIVES",
-            [
-                ("FILESYSTEM", "xfs"),
-                ("FREE", "1900000"),
-                ("TOTAL", "1907000"),
-                ("TYPE", mount.as_str()),
-                ("VOLUMN", dev.as_str()),
-            ],
-        );
-    }
+    linux_drives(&mut w, id, state);
     let (memory, checksum) = (id.memory_mb.to_string(), checksum.to_string());
     w.row(
         "HARDWARE",
@@ -909,6 +872,48 @@ fn unix(id: &Identity, state: &State, checksum: u64) -> String {
     w.finish()
 }
 
+/// The file systems of a Linux device: root and EFI partitions, plus one per added disk.
+fn linux_drives(w: &mut InventoryWriter, id: &Identity, state: &State) {
+    let total = (id.disk_gb * 1000 - 24_000).to_string();
+    let free = (id.disk_gb * 400).to_string();
+    w.row(
+        "DRIVES",
+        [
+            ("FILESYSTEM", "ext4"),
+            ("FREE", free.as_str()),
+            ("TOTAL", total.as_str()),
+            ("TYPE", "/"),
+            ("VOLUMN", "/dev/sda2"),
+        ],
+    );
+    w.row(
+        "DRIVES",
+        [
+            ("FILESYSTEM", "vfat"),
+            ("FREE", "498"),
+            ("TOTAL", "511"),
+            ("TYPE", "/boot/efi"),
+            ("VOLUMN", "/dev/sda1"),
+        ],
+    );
+    for d in 1..=state.extra_disks {
+        let (mount, dev) = (
+            format!("/data{d}"),
+            format!("/dev/sd{}1", (b'a' + (d % 25) as u8) as char),
+        );
+        w.row(
+            "DRIVES",
+            [
+                ("FILESYSTEM", "xfs"),
+                ("FREE", "1900000"),
+                ("TOTAL", "1907000"),
+                ("TYPE", mount.as_str()),
+                ("VOLUMN", dev.as_str()),
+            ],
+        );
+    }
+}
+
 fn storages(w: &mut InventoryWriter, id: &Identity, state: &State, prefix: &str) {
     let size = (id.disk_gb * 1000).to_string();
     let serial = format!("S4{}", id.serial.replace('-', ""));
@@ -1020,30 +1025,7 @@ fn fusion(id: &Identity, state: &State, checksum: u64) -> String {
         ],
     );
     storages(&mut w, id, state, "sd");
-    let total = (id.disk_gb * 1000 - 24_000).to_string();
-    let free = (id.disk_gb * 400).to_string();
-    w.row(
-        "DRIVES",
-        [
-            ("FILESYSTEM", "ext4"),
-            ("FREE", free.as_str()),
-            ("TOTAL", total.as_str()),
-            ("TYPE", "/"),
-            ("VOLUMN", "/dev/sda2"),
-        ],
-    );
-    for d in 1..=state.extra_disks {
-        let mount = format!("/data{d}");
-        w.row(
-            "DRIVES",
-            [
-                ("FILESYSTEM", "xfs"),
-                ("FREE", "1900000"),
-                ("TOTAL", "1907000"),
-                ("TYPE", mount.as_str()),
-            ],
-        );
-    }
+    linux_drives(&mut w, id, state);
     w.row(
         "OPERATINGSYSTEM",
         [
