@@ -143,6 +143,39 @@ async fn reported_counts_match_what_the_server_stored() {
 }
 
 #[test]
+fn arrivals_spread_over_the_start_period() {
+    let Some(bin) = server_bin() else { return };
+    let server = TestServer::start(&bin, &[]).unwrap();
+    let out = loadgen(&[
+        "--url",
+        &server.agent_url(),
+        "--agents",
+        "20",
+        "--start-period",
+        "2s",
+        "--concurrency",
+        "4",
+        "--software-max",
+        "60",
+        "--seed",
+        "9",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let phase = &summary["phases"][0];
+    assert_eq!(phase["inventories_accepted"], 20);
+    assert_eq!(summary["start_period_s"], 2.0);
+    // The last of 20 uniform arrivals over 2 s comes well after the first second.
+    let elapsed = phase["elapsed_s"].as_f64().unwrap();
+    assert!((1.0..10.0).contains(&elapsed), "{elapsed}");
+}
+
+#[test]
 fn non_loopback_targets_are_refused() {
     for url in [
         "http://10.1.2.3:8080/ocsinventory",
