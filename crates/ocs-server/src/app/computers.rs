@@ -227,17 +227,20 @@ pub struct CriterionInput {
 /// Operators offered for a kind of value.
 pub fn operators_for(kind: ValueKind) -> &'static [&'static str] {
     match kind {
-        ValueKind::Text => &["equal", "different"],
-        ValueKind::Integer | ValueKind::Date => &[
-            "equal",
-            "different",
-            "smaller",
-            "bigger",
-            "between",
-            "outof",
-        ],
+        ValueKind::Text => &OPERATORS[..2],
+        ValueKind::Integer | ValueKind::Date => OPERATORS,
     }
 }
+
+/// Every operator, by name, in the order the search form offers them.
+pub const OPERATORS: &[&str] = &[
+    "equal",
+    "different",
+    "smaller",
+    "bigger",
+    "between",
+    "outof",
+];
 
 fn operator(name: &str) -> Option<Operator> {
     Some(match name {
@@ -718,18 +721,7 @@ mod tests {
                 .iter()
                 .map(|f| format!("field.{}", f.key)),
         );
-        keys.extend(
-            [
-                "equal",
-                "different",
-                "smaller",
-                "bigger",
-                "between",
-                "outof",
-            ]
-            .iter()
-            .map(|o| format!("op.{o}")),
-        );
+        keys.extend(OPERATORS.iter().map(|o| format!("op.{o}")));
         keys.extend(
             ocs_proto::catalogue::SECTIONS
                 .iter()

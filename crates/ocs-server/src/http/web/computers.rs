@@ -12,7 +12,7 @@ use ocs_proto::Value;
 use ocs_storage::{Cell, ComputerRow, SectionData, ValueKind, TAG};
 
 use super::{done, error_page, failed, render, PageCtx, SignedIn};
-use crate::app::auth::require_admin;
+use crate::app::auth::{require_admin, Viewer};
 use crate::app::computers::{
     self, available_columns, parse_criteria, ColumnChoice, CriterionInput, ListPage, ListView,
     ViewChange, CUSTOMISABLE, PAGE_SIZES,
@@ -280,6 +280,28 @@ pub fn list_table(
     }
 }
 
+/// One page of a list (All computers, or search results at `base`) as the viewer sees it,
+/// saving the view changes the request carries.
+pub async fn list_page(
+    state: &AppState,
+    viewer: &Viewer,
+    tr: &Tr,
+    base: &str,
+    params: &ListParams,
+) -> Result<ListTable, AppError> {
+    let (view, fields) = computers::list_view(state, viewer, &params.change).await?;
+    let criteria = parse_criteria(&params.criteria, &fields)?;
+    let result = computers::list(state, &view, &fields, criteria, params.page).await?;
+    Ok(list_table(
+        tr,
+        base,
+        &params.criteria_query(),
+        &view,
+        &available_columns(&fields),
+        result,
+    ))
+}
+
 #[derive(Template)]
 #[template(path = "computers/list.html")]
 struct ListPageView {
@@ -295,17 +317,7 @@ async fn computers_list_get(
     let SignedIn { viewer, ctx } = signed;
     let result = async {
         let params = ListParams::parse(&pairs)?;
-        let (view, fields) = computers::list_view(&state, &viewer, &params.change).await?;
-        let criteria = parse_criteria(&params.criteria, &fields)?;
-        let result = computers::list(&state, &view, &fields, criteria, params.page).await?;
-        Ok::<_, AppError>(list_table(
-            &ctx.tr,
-            "/computers",
-            &params.criteria_query(),
-            &view,
-            &available_columns(&fields),
-            result,
-        ))
+        list_page(&state, &viewer, &ctx.tr, "/computers", &params).await
     }
     .await;
     match result {

@@ -9,11 +9,9 @@ use axum::routing::get;
 use axum::Router;
 use ocs_storage::{AccountField, SEARCH_FIELDS};
 
-use super::computers::{list_table, ListParams, ListTable};
+use super::computers::{list_page, ListParams, ListTable};
 use super::{error_page, render, PageCtx, SignedIn};
-use crate::app::computers::{
-    self, available_columns, operators_for, parse_criteria, CriterionInput,
-};
+use crate::app::computers::{self, operators_for, CriterionInput, OPERATORS};
 use crate::app::i18n::Tr;
 use crate::app::{AppError, AppState};
 
@@ -41,15 +39,6 @@ struct SearchPage {
     rows: Vec<CriterionRow>,
     table: Option<ListTable>,
 }
-
-const ALL_OPERATORS: &[&str] = &[
-    "equal",
-    "different",
-    "smaller",
-    "bigger",
-    "between",
-    "outof",
-];
 
 fn field_choices(tr: &Tr, fields: &[AccountField]) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = SEARCH_FIELDS
@@ -83,17 +72,7 @@ async fn search_get(
         let fields = computers::account_fields(&state).await?;
         let filled = params.criteria.iter().any(|c| !c.value.trim().is_empty());
         let table = if filled && !add {
-            let (view, fields) = computers::list_view(&state, &viewer, &params.change).await?;
-            let criteria = parse_criteria(&params.criteria, &fields)?;
-            let result = computers::list(&state, &view, &fields, criteria, params.page).await?;
-            Some(list_table(
-                &ctx.tr,
-                "/search",
-                &params.criteria_query(),
-                &view,
-                &available_columns(&fields),
-                result,
-            ))
+            Some(list_page(&state, &viewer, &ctx.tr, "/search", &params).await?)
         } else {
             None
         };
@@ -130,7 +109,7 @@ async fn search_get(
             &SearchPage {
                 page: PageCtx::new(&ctx, &viewer, "search"),
                 fields,
-                operators: ALL_OPERATORS
+                operators: OPERATORS
                     .iter()
                     .map(|o| (*o, ctx.tr.get(&format!("op.{o}")).to_owned()))
                     .collect(),
