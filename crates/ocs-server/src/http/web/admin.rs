@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{done, error_page, failed, render, PageCtx, SignedIn};
+use super::{done, error_page, failed, outcome, render, PageCtx, SignedIn};
 use crate::app::admin::{self, FIELD_KINDS, HIVES, MAX_IMPORT_FILES};
 use crate::app::auth::require_admin;
 use crate::app::i18n::Tr;
@@ -48,16 +48,6 @@ fn page_or_error<T: Template>(signed: &SignedIn, result: Result<T, AppError>) ->
     match result {
         Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
         Err(e) => error_page(&signed.ctx, &e),
-    }
-}
-
-/// A change's outcome as a flash redirect back to `back`.
-fn outcome(signed: &SignedIn, back: &str, result: Result<(), AppError>, key: &str) -> Response {
-    match result {
-        Ok(()) => done(&signed.ctx, back, signed.ctx.tr.get(key)),
-        // A read-only account gets a real 403, not a flash message.
-        Err(e @ AppError::Forbidden { .. }) => error_page(&signed.ctx, &e),
-        Err(e) => failed(&signed.ctx, back, &e),
     }
 }
 
@@ -217,7 +207,12 @@ async fn accountinfo_post(
         Ok::<(), AppError>(())
     }
     .await;
-    outcome(&signed, "/admin/accountinfo", result, "accountinfo.added")
+    outcome(
+        &signed.ctx,
+        "/admin/accountinfo",
+        result,
+        "accountinfo.added",
+    )
 }
 
 async fn accountinfo_delete_post(
@@ -230,7 +225,12 @@ async fn accountinfo_delete_post(
         admin::delete_field(&state, &admin, id).await
     }
     .await;
-    outcome(&signed, "/admin/accountinfo", result, "accountinfo.deleted")
+    outcome(
+        &signed.ctx,
+        "/admin/accountinfo",
+        result,
+        "accountinfo.deleted",
+    )
 }
 
 /// The TAG label form.
@@ -250,7 +250,7 @@ async fn label_post(
         admin::set_tag_label(&state, &admin, &form.label).await
     }
     .await;
-    outcome(&signed, "/admin/accountinfo", result, "label.saved")
+    outcome(&signed.ctx, "/admin/accountinfo", result, "label.saved")
 }
 
 /// One registry query as listed.
@@ -324,7 +324,7 @@ async fn registry_post(
         admin::add_registry_query(&state, &admin, &query).await
     }
     .await;
-    outcome(&signed, "/admin/registry", result, "registry.added")
+    outcome(&signed.ctx, "/admin/registry", result, "registry.added")
 }
 
 async fn registry_delete_post(
@@ -337,7 +337,7 @@ async fn registry_delete_post(
         admin::delete_registry_query(&state, &admin, id).await
     }
     .await;
-    outcome(&signed, "/admin/registry", result, "registry.deleted")
+    outcome(&signed.ctx, "/admin/registry", result, "registry.deleted")
 }
 
 /// The outcome of one uploaded file.

@@ -11,7 +11,7 @@ use ocs_proto::catalogue::FieldKind;
 use ocs_proto::Value;
 use ocs_storage::{Cell, ComputerRow, SectionData, ValueKind, TAG};
 
-use super::{done, error_page, failed, render, PageCtx, SignedIn};
+use super::{done, error_page, failed, outcome, render, PageCtx, SignedIn};
 use crate::app::auth::{require_admin, Viewer};
 use crate::app::computers::{
     self, available_columns, parse_criteria, ColumnChoice, CriterionInput, ListPage, ListView,
@@ -658,20 +658,17 @@ async fn computer_admin_data_post(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let SignedIn { viewer, ctx } = signed;
-    let back = format!("/computers/{id}");
-    let admin = match require_admin(&viewer) {
-        Ok(a) => a,
-        Err(e) => return error_page(&ctx, &e),
-    };
-    let values: Vec<(String, String)> = pairs
-        .into_iter()
-        .filter(|(k, _)| k == TAG || k.starts_with("fields_"))
-        .collect();
-    match computers::update_admin_data(&state, &admin, id, &values).await {
-        Ok(()) => done(&ctx, &back, ctx.tr.get("computer.admin_saved")),
-        Err(e) => failed(&ctx, &back, &e),
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        let values: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter(|(k, _)| k == TAG || k.starts_with("fields_"))
+            .collect();
+        computers::update_admin_data(&state, &admin, id, &values).await
     }
+    .await;
+    let back = format!("/computers/{id}");
+    outcome(&signed.ctx, &back, result, "computer.admin_saved")
 }
 
 async fn computer_customisation_post(
@@ -680,32 +677,22 @@ async fn computer_customisation_post(
     Path(id): Path<i64>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Response {
-    let SignedIn { viewer, ctx } = signed;
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        let mut values = Vec::new();
+        for (name, _, _) in CUSTOMISABLE {
+            let submitted = pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
+            let value = match submitted {
+                None | Some("") => None,
+                Some(v) => Some(v.parse::<i64>().map_err(|_| {
+                    AppError::bad_request("E_BAD_VALUE", format!("{name}: {v:?} is not a number"))
+                })?),
+            };
+            values.push((*name, value));
+        }
+        computers::update_customisation(&state, &admin, id, &values).await
+    }
+    .await;
     let back = format!("/computers/{id}");
-    let admin = match require_admin(&viewer) {
-        Ok(a) => a,
-        Err(e) => return error_page(&ctx, &e),
-    };
-    let mut values = Vec::new();
-    for (name, _, _) in CUSTOMISABLE {
-        let submitted = pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
-        let value = match submitted {
-            None | Some("") => None,
-            Some(v) => match v.parse::<i64>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    let e = AppError::bad_request(
-                        "E_BAD_VALUE",
-                        format!("{name}: {v:?} is not a number"),
-                    );
-                    return failed(&ctx, &back, &e);
-                }
-            },
-        };
-        values.push((*name, value));
-    }
-    match computers::update_customisation(&state, &admin, id, &values).await {
-        Ok(()) => done(&ctx, &back, ctx.tr.get("computer.custom_saved")),
-        Err(e) => failed(&ctx, &back, &e),
-    }
+    outcome(&signed.ctx, &back, result, "computer.custom_saved")
 }

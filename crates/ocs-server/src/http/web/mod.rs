@@ -244,6 +244,16 @@ pub fn done(ctx: &Ctx, location: &str, message: &str) -> Response {
     flash_redirect(ctx, location, false, message)
 }
 
+/// A change's outcome: a flash redirect back to `back` with the message of `key` or the
+/// reason it was refused; a read-only account gets a real 403 page, not a flash message.
+pub fn outcome(ctx: &Ctx, back: &str, result: Result<(), AppError>, key: &str) -> Response {
+    match result {
+        Ok(()) => done(ctx, back, ctx.tr.get(key)),
+        Err(e @ AppError::Forbidden { .. }) => error_page(ctx, &e),
+        Err(e) => failed(ctx, back, &e),
+    }
+}
+
 /// Redirects after a refused change, carrying the reason to the next page.
 pub fn failed(ctx: &Ctx, location: &str, error: &AppError) -> Response {
     if error.status() >= 500 {

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{done, error_page, failed, render, PageCtx, SignedIn};
+use super::{error_page, outcome, render, PageCtx, SignedIn};
 use crate::app::auth::{require_admin, Role, MIN_PASSWORD_LEN};
 use crate::app::users::{self, MAX_LOGIN_CHARS};
 use crate::app::{AppError, AppState};
@@ -76,16 +76,6 @@ async fn users_get(State(state): State<AppState>, signed: SignedIn) -> Response 
     }
 }
 
-/// A change's outcome as a flash redirect back to the users page.
-fn outcome(signed: &SignedIn, result: Result<(), AppError>, key: &str) -> Response {
-    match result {
-        Ok(()) => done(&signed.ctx, BACK, signed.ctx.tr.get(key)),
-        // A read-only account gets a real 403, not a flash message.
-        Err(e @ AppError::Forbidden { .. }) => error_page(&signed.ctx, &e),
-        Err(e) => failed(&signed.ctx, BACK, &e),
-    }
-}
-
 /// The add-account form.
 #[derive(Deserialize)]
 struct AddForm {
@@ -108,7 +98,7 @@ async fn users_post(
         Ok::<(), AppError>(())
     }
     .await;
-    outcome(&signed, result, "users.added")
+    outcome(&signed.ctx, BACK, result, "users.added")
 }
 
 /// The change-role form.
@@ -129,7 +119,7 @@ async fn user_role_post(
         users::set_role(&state, &admin, id, &f.role).await
     }
     .await;
-    outcome(&signed, result, "users.role_changed")
+    outcome(&signed.ctx, BACK, result, "users.role_changed")
 }
 
 /// The reset-password form.
@@ -150,7 +140,7 @@ async fn user_password_post(
         users::reset_password(&state, &admin, id, &f.password).await
     }
     .await;
-    outcome(&signed, result, "users.password_reset")
+    outcome(&signed.ctx, BACK, result, "users.password_reset")
 }
 
 async fn user_delete_post(
@@ -163,5 +153,5 @@ async fn user_delete_post(
         users::delete(&state, &admin, id).await
     }
     .await;
-    outcome(&signed, result, "users.deleted")
+    outcome(&signed.ctx, BACK, result, "users.deleted")
 }
