@@ -56,7 +56,7 @@ pub struct Inventory {
 }
 
 /// Why an INVENTORY cannot be used.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum InventoryError {
     /// No CONTENT element.
     #[error("INVENTORY without CONTENT")]
@@ -64,11 +64,32 @@ pub enum InventoryError {
     /// No DEVICEID.
     #[error("INVENTORY without DEVICEID")]
     MissingDeviceId,
+    /// A section with more rows than the server accepts.
+    #[error("section {section} has more than {limit} rows")]
+    TooManyRows {
+        /// The section's element name.
+        section: &'static str,
+        /// The limit.
+        limit: usize,
+    },
 }
 
+/// Rows accepted per section by default: the largest real inventories hold about 2,000
+/// software entries and 1,000 rows of any other section.
+pub const DEFAULT_MAX_ROWS_PER_SECTION: usize = 20_000;
+
 impl Inventory {
-    /// Reads the inventory out of a parsed request.
+    /// Reads the inventory out of a parsed request, with the default row limit.
     pub fn from_request(req: &AgentRequest) -> Result<Inventory, InventoryError> {
+        Inventory::from_request_with(req, DEFAULT_MAX_ROWS_PER_SECTION)
+    }
+
+    /// Reads the inventory out of a parsed request; a section with more than
+    /// `max_rows_per_section` rows refuses the whole inventory.
+    pub fn from_request_with(
+        req: &AgentRequest,
+        max_rows_per_section: usize,
+    ) -> Result<Inventory, InventoryError> {
         let deviceid = req
             .deviceid
             .clone()
@@ -87,27 +108,31 @@ impl Inventory {
             .filter(|d| !d.is_empty() && !d.starts_with("1970-01-01"))
             .map(str::to_owned);
 
-        let sections = catalogue::SECTIONS
-            .iter()
-            .filter_map(|section| {
-                let mut rows: Vec<Row> = content
-                    .children_named(section.element)
-                    .map(|el| row(section, el))
-                    .collect();
-                if rows.is_empty() {
-                    return None;
+        let rows_of = |section: &'static Section| -> Result<Vec<Row>, InventoryError> {
+            let elements = content.children_named(section.element);
+            let mut rows = Vec::new();
+            for el in elements {
+                if section.storage == Storage::Single && !rows.is_empty() {
+                    break;
                 }
-                if section.storage == Storage::Single {
-                    rows.truncate(1);
+                if rows.len() >= max_rows_per_section {
+                    return Err(InventoryError::TooManyRows {
+                        section: section.element,
+                        limit: max_rows_per_section,
+                    });
                 }
-                Some(SectionRows { section, rows })
-            })
-            .collect();
-
-        let softwares: Vec<Row> = content
-            .children_named(catalogue::SOFTWARES.element)
-            .map(|el| row(&catalogue::SOFTWARES, el))
-            .collect();
+                rows.push(row(section, el));
+            }
+            Ok(rows)
+        };
+        let mut sections = Vec::new();
+        for section in catalogue::SECTIONS {
+            let rows = rows_of(section)?;
+            if !rows.is_empty() {
+                sections.push(SectionRows { section, rows });
+            }
+        }
+        let softwares = rows_of(&catalogue::SOFTWARES)?;
 
         let accountinfo: Vec<(String, String)> = content
             .children_named("ACCOUNTINFO")
@@ -274,5 +299,29 @@ mod tests {
         assert_eq!(inv.download_history, Some(vec!["1".into(), "2".into()]));
         assert_eq!(inv.old_deviceid.as_deref(), Some("old-2020-01-01-00-00-00"));
         assert_eq!(inv.ipdiscover.unwrap()[0].name, "gw");
+    }
+
+    #[test]
+    fn rows_per_section_are_limited() {
+        let doc = format!(
+            "<REQUEST><CONTENT>{}</CONTENT><DEVICEID>pc-2024-01-01-00-00-00</DEVICEID><QUERY>INVENTORY</QUERY></REQUEST>",
+            "<SOFTWARES><NAME>a</NAME></SOFTWARES>".repeat(4)
+        );
+        let req = parse_request(doc.as_bytes()).unwrap();
+        assert_eq!(
+            Inventory::from_request_with(&req, 4)
+                .unwrap()
+                .softwares
+                .unwrap()
+                .len(),
+            4
+        );
+        assert_eq!(
+            Inventory::from_request_with(&req, 3).unwrap_err(),
+            InventoryError::TooManyRows {
+                section: "SOFTWARES",
+                limit: 3
+            }
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! reports, NOTIFY and SNMP results.
 
 use crate::deviceid;
-use crate::xml::{self, Element, XmlError};
+use crate::xml::{self, Element, XmlError, XmlLimits};
 
 /// The QUERY of a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,10 +81,15 @@ pub struct AgentRequest {
 /// Longest QUERY quoted back in an error.
 const MAX_QUOTED: usize = 64;
 
+/// Parses and validates the envelope with the default [`XmlLimits`].
+pub fn parse_request(doc: &[u8]) -> Result<AgentRequest, RequestError> {
+    parse_request_with(doc, &XmlLimits::default())
+}
+
 /// Parses and validates the envelope in the original's order: DEVICEID (except UPDATE),
 /// then QUERY.
-pub fn parse_request(doc: &[u8]) -> Result<AgentRequest, RequestError> {
-    let root = xml::parse(doc)?;
+pub fn parse_request_with(doc: &[u8], limits: &XmlLimits) -> Result<AgentRequest, RequestError> {
+    let root = xml::parse_with(doc, limits)?;
     let query_text = root.value("QUERY").map(str::trim);
     let deviceid = root
         .value("DEVICEID")

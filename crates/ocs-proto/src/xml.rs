@@ -11,12 +11,37 @@
 //! and the original's XXE (CVE-2018-14473) came through one.
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 /// Deepest nesting accepted; real inventories are four levels deep.
 const MAX_DEPTH: usize = 32;
+
+/// Bounds on the shape of a document, so that reading any body costs time and memory in
+/// proportion to its size. The defaults sit far above every real agent (the largest real
+/// inventories hold about 50,000 elements, a few attributes per element and no value longer
+/// than a few kilobytes) and far below what would hurt the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct XmlLimits {
+    /// Attributes on one element.
+    pub max_attributes: usize,
+    /// Elements (and attributes, which become elements) in the whole document.
+    pub max_elements: usize,
+    /// Bytes of text of one element or attribute.
+    pub max_text_bytes: usize,
+}
+
+impl Default for XmlLimits {
+    fn default() -> Self {
+        XmlLimits {
+            max_attributes: 256,
+            max_elements: 250_000,
+            max_text_bytes: 256 << 10,
+        }
+    }
+}
 
 /// One XML element after the XML::Simple folding described in the module comment.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -47,6 +72,36 @@ pub enum XmlError {
     /// No root element.
     #[error("no root element")]
     NoRoot,
+    /// An element with more attributes than [`XmlLimits::max_attributes`].
+    #[error("an element has more than {limit} attributes")]
+    TooManyAttributes {
+        /// The limit.
+        limit: usize,
+    },
+    /// More elements than [`XmlLimits::max_elements`].
+    #[error("the document has more than {limit} elements")]
+    TooManyElements {
+        /// The limit.
+        limit: usize,
+    },
+    /// A text or attribute value longer than [`XmlLimits::max_text_bytes`].
+    #[error("a value is longer than {limit} bytes")]
+    TextTooLong {
+        /// The limit.
+        limit: usize,
+    },
+}
+
+impl XmlError {
+    /// Whether the document was refused for its size rather than its form (HTTP 413).
+    pub fn is_over_limit(&self) -> bool {
+        matches!(
+            self,
+            XmlError::TooManyAttributes { .. }
+                | XmlError::TooManyElements { .. }
+                | XmlError::TextTooLong { .. }
+        )
+    }
 }
 
 impl Element {
@@ -71,12 +126,19 @@ impl Element {
     }
 }
 
-/// Parses a whole document. The encoding comes from the XML declaration (UTF-8 when absent).
+/// Parses a whole document with the default [`XmlLimits`].
 pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
+    parse_with(doc, &XmlLimits::default())
+}
+
+/// Parses a whole document. The encoding comes from the XML declaration (UTF-8 when absent).
+/// Every step is linear in the size of the document, and the limits stop it early.
+pub fn parse_with(doc: &[u8], limits: &XmlLimits) -> Result<Element, XmlError> {
     let text = decode_document(doc)?;
     let mut reader = Reader::from_str(&text);
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
+    let mut elements = 0usize;
     loop {
         let event = reader
             .read_event()
@@ -87,10 +149,10 @@ pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep);
                 }
-                stack.push(open_element(&start)?);
+                stack.push(open_element(&start, limits, &mut elements)?);
             }
             Event::Empty(start) => {
-                let element = open_element(&start)?;
+                let element = open_element(&start, limits, &mut elements)?;
                 close_element(element, &mut stack, &mut root)?;
             }
             Event::End(_) => {
@@ -102,7 +164,7 @@ pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
             Event::Text(t) => {
                 let s = t.unescape().map_err(|e| XmlError::Syntax(e.to_string()))?;
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(&s);
+                    append_text(&mut top.text, &s, limits)?;
                 } else if !s.trim().is_empty() {
                     return Err(XmlError::Syntax("text outside the root element".into()));
                 }
@@ -111,7 +173,7 @@ pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
                 let s = std::str::from_utf8(c.as_ref())
                     .map_err(|e| XmlError::Encoding(e.to_string()))?;
                 if let Some(top) = stack.last_mut() {
-                    top.text.push_str(s);
+                    append_text(&mut top.text, s, limits)?;
                 }
             }
             Event::Eof => break,
@@ -124,16 +186,62 @@ pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
     root.ok_or(XmlError::NoRoot)
 }
 
-fn open_element(start: &BytesStart<'_>) -> Result<Element, XmlError> {
+fn append_text(text: &mut String, more: &str, limits: &XmlLimits) -> Result<(), XmlError> {
+    if text.len() + more.len() > limits.max_text_bytes {
+        return Err(XmlError::TextTooLong {
+            limit: limits.max_text_bytes,
+        });
+    }
+    text.push_str(more);
+    Ok(())
+}
+
+fn count_element(elements: &mut usize, limits: &XmlLimits) -> Result<(), XmlError> {
+    *elements += 1;
+    if *elements > limits.max_elements {
+        return Err(XmlError::TooManyElements {
+            limit: limits.max_elements,
+        });
+    }
+    Ok(())
+}
+
+fn open_element(
+    start: &BytesStart<'_>,
+    limits: &XmlLimits,
+    elements: &mut usize,
+) -> Result<Element, XmlError> {
+    count_element(elements, limits)?;
     let name = utf8(start.name().as_ref())?.to_owned();
     let mut children = Vec::new();
-    for attr in start.attributes() {
+    // quick-xml's own duplicate check compares every attribute with every earlier one, which
+    // is quadratic in their number; a hash set of names keeps it linear.
+    let mut seen: HashSet<&[u8]> = HashSet::new();
+    for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| XmlError::Syntax(e.to_string()))?;
+        if children.len() >= limits.max_attributes {
+            return Err(XmlError::TooManyAttributes {
+                limit: limits.max_attributes,
+            });
+        }
+        count_element(elements, limits)?;
+        let key = attr.key.into_inner();
+        if !seen.insert(key) {
+            return Err(XmlError::Syntax(format!(
+                "duplicate attribute {:?}",
+                String::from_utf8_lossy(key)
+            )));
+        }
+        if attr.value.len() > limits.max_text_bytes {
+            return Err(XmlError::TextTooLong {
+                limit: limits.max_text_bytes,
+            });
+        }
         let value = attr
             .unescape_value()
             .map_err(|e| XmlError::Syntax(e.to_string()))?;
         children.push(Element {
-            name: utf8(attr.key.as_ref())?.to_owned(),
+            name: utf8(key)?.to_owned(),
             text: value.into_owned(),
             children: Vec::new(),
         });
@@ -282,5 +390,63 @@ mod tests {
         assert_eq!(parse(b"  "), Err(XmlError::NoRoot));
         let deep = "<a>".repeat(40) + &"</a>".repeat(40);
         assert_eq!(parse(deep.as_bytes()), Err(XmlError::TooDeep));
+        assert!(matches!(
+            parse(br#"<R A="1" A="2"/>"#),
+            Err(XmlError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn limits_stop_the_reader() {
+        let limits = XmlLimits {
+            max_attributes: 3,
+            max_elements: 10,
+            max_text_bytes: 8,
+        };
+        assert!(parse_with(br#"<R A="1" B="2" C="3"/>"#, &limits).is_ok());
+        assert_eq!(
+            parse_with(br#"<R A="1" B="2" C="3" D="4"/>"#, &limits),
+            Err(XmlError::TooManyAttributes { limit: 3 })
+        );
+        let many = format!("<R>{}</R>", "<A>1</A>".repeat(10));
+        assert_eq!(
+            parse_with(many.as_bytes(), &limits),
+            Err(XmlError::TooManyElements { limit: 10 })
+        );
+        // Text split by comments or CDATA still counts as one value.
+        assert_eq!(
+            parse_with(b"<R>12345<!-- -->6789</R>", &limits),
+            Err(XmlError::TextTooLong { limit: 8 })
+        );
+        assert_eq!(
+            parse_with(br#"<R A="123456789"/>"#, &limits),
+            Err(XmlError::TextTooLong { limit: 8 })
+        );
+        assert!(XmlError::TooManyElements { limit: 1 }.is_over_limit());
+        assert!(!XmlError::NoRoot.is_over_limit());
+    }
+
+    #[test]
+    fn many_attributes_are_read_in_linear_time() {
+        // 100,000 distinct attributes once took 13 s (a quadratic duplicate check): the limit
+        // refuses them, and a raised limit reads them all (in linear time: bench/hostile).
+        let mut doc = String::from("<R");
+        for i in 0..100_000 {
+            doc.push_str(&format!(" A{i}=\"x\""));
+        }
+        doc.push_str("/>");
+        assert_eq!(
+            parse(doc.as_bytes()),
+            Err(XmlError::TooManyAttributes { limit: 256 })
+        );
+        let wide = XmlLimits {
+            max_attributes: 200_000,
+            max_elements: 200_001,
+            ..XmlLimits::default()
+        };
+        assert_eq!(
+            parse_with(doc.as_bytes(), &wide).unwrap().children.len(),
+            100_000
+        );
     }
 }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -224,6 +225,7 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
     }
     let state = AppState {
         store,
+        intake: Arc::new(crate::app::intake::Intake::new(&config)),
         config: Arc::new(config),
         clock: Arc::new(SystemClock),
     };
@@ -254,13 +256,14 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
         "listening on http://{local} (agents: http://{local}/ocsinventory)"
     );
     let store = state.store.clone();
+    let limits = &state.config.limits;
+    let timeouts = crate::http::server::Timeouts {
+        header_read: Duration::from_secs(limits.header_read_timeout_secs),
+        request: Duration::from_secs(limits.body_read_timeout_secs + limits.request_timeout_secs),
+        idle: Duration::from_secs(limits.idle_timeout_secs),
+    };
     let app = crate::http::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    crate::http::server::serve(listener, app, timeouts, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

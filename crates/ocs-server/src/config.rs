@@ -61,16 +61,44 @@ pub struct Limits {
     pub max_inflated_bytes: usize,
     /// Seconds an agent request may take before it is abandoned (rolled back) with a 503.
     pub request_timeout_secs: u64,
+    /// Attributes accepted on one XML element (HTTP 413 above).
+    pub max_attributes_per_element: usize,
+    /// Elements accepted in one agent document, attributes included (HTTP 413 above).
+    pub max_elements: usize,
+    /// Bytes accepted in one XML value (HTTP 413 above).
+    pub max_text_bytes: usize,
+    /// Rows accepted in one inventory section (HTTP 413 above).
+    pub max_rows_per_section: usize,
+    /// Large agent bodies decoded and parsed at once (0: one per CPU core). Small ones
+    /// (PROLOGs, reports) have a lane of their own and never wait behind them.
+    pub max_concurrent_parses: usize,
+    /// Large agent bodies waiting for a parse slot; beyond, HTTP 503 with `Retry-After`.
+    pub max_queued_parses: usize,
+    /// Seconds a large body waits for a parse slot before HTTP 503 with `Retry-After`.
+    pub parse_queue_timeout_secs: u64,
+    /// Bytes of request bodies held in memory at once across all agent requests; a body that
+    /// would go over gets HTTP 503 with `Retry-After`.
+    pub max_buffered_body_bytes: usize,
+    /// Seconds a client has to send a request's headers (slow clients are disconnected).
+    pub header_read_timeout_secs: u64,
+    /// Seconds a client has to send a request's body.
+    pub body_read_timeout_secs: u64,
+    /// Seconds an idle keep-alive connection stays open.
+    pub idle_timeout_secs: u64,
 }
 
 /// Which clients may talk to `/ocsinventory`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentsConfig {
     /// User-Agent prefixes admitted at PROLOG besides the OCS agents and FusionInventory.
     pub extra_user_agents: Vec<String>,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// Reverse proxies (IP addresses or CIDR ranges) whose `X-Forwarded-For` and
+    /// `X-Forwarded-Proto` are believed when `trust_forwarded_for` is on: the client is the
+    /// right-most address of the chain that is not one of them.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Logging.
@@ -110,10 +138,33 @@ impl Default for DatabaseConfig {
 impl Default for Limits {
     fn default() -> Self {
         // Real inventories are 20-500 KB compressed and a few MB of XML.
+        let xml = ocs_proto::xml::XmlLimits::default();
         Limits {
             max_body_bytes: 16 << 20,
             max_inflated_bytes: 64 << 20,
             request_timeout_secs: 60,
+            max_attributes_per_element: xml.max_attributes,
+            max_elements: xml.max_elements,
+            max_text_bytes: xml.max_text_bytes,
+            max_rows_per_section: ocs_proto::inventory::DEFAULT_MAX_ROWS_PER_SECTION,
+            max_concurrent_parses: 0,
+            max_queued_parses: 64,
+            parse_queue_timeout_secs: 10,
+            max_buffered_body_bytes: 256 << 20,
+            header_read_timeout_secs: 15,
+            body_read_timeout_secs: 60,
+            idle_timeout_secs: 60,
+        }
+    }
+}
+
+impl Default for AgentsConfig {
+    fn default() -> Self {
+        AgentsConfig {
+            extra_user_agents: Vec::new(),
+            trust_forwarded_for: false,
+            // A proxy on the same host is the common case; others must be listed.
+            trusted_proxies: vec!["127.0.0.0/8".into(), "::1".into()],
         }
     }
 }
@@ -204,10 +255,46 @@ impl Config {
                 mask_url(&self.database_read_url)
             );
         }
-        if self.limits.request_timeout_secs == 0 {
-            bail!("limits.request_timeout_secs must be positive");
+        let l = &self.limits;
+        for (name, value) in [
+            ("request_timeout_secs", l.request_timeout_secs),
+            ("parse_queue_timeout_secs", l.parse_queue_timeout_secs),
+            ("header_read_timeout_secs", l.header_read_timeout_secs),
+            ("body_read_timeout_secs", l.body_read_timeout_secs),
+            ("idle_timeout_secs", l.idle_timeout_secs),
+        ] {
+            if value == 0 {
+                bail!("limits.{name} must be positive");
+            }
+        }
+        for (name, value) in [
+            ("max_attributes_per_element", l.max_attributes_per_element),
+            ("max_elements", l.max_elements),
+            ("max_text_bytes", l.max_text_bytes),
+            ("max_rows_per_section", l.max_rows_per_section),
+        ] {
+            if value == 0 {
+                bail!("limits.{name} must be positive");
+            }
+        }
+        if l.max_buffered_body_bytes < l.max_body_bytes {
+            bail!("limits.max_buffered_body_bytes must be at least limits.max_body_bytes");
+        }
+        for proxy in &self.agents.trusted_proxies {
+            if crate::app::addresses::IpRange::parse(proxy).is_none() {
+                bail!("agents.trusted_proxies: {proxy:?} is not an IP address or CIDR range");
+            }
         }
         Ok(())
+    }
+
+    /// The document limits of the XML reader.
+    pub fn xml_limits(&self) -> ocs_proto::xml::XmlLimits {
+        ocs_proto::xml::XmlLimits {
+            max_attributes: self.limits.max_attributes_per_element,
+            max_elements: self.limits.max_elements,
+            max_text_bytes: self.limits.max_text_bytes,
+        }
     }
 
     /// The database URL in effect: the configured one, or SQLite in the data directory.
@@ -315,8 +402,13 @@ fn known_keys() -> Vec<String> {
 fn parse_env_value(value: &str) -> figment::value::Value {
     let trimmed = value.trim();
     if trimmed.starts_with('[') {
-        if let Ok(v) = trimmed.parse::<toml::Value>() {
-            if let Ok(v) = figment::value::Value::serialize(v) {
+        // As a TOML value (`v = [...]`): parsed as a document, `[192.0.2.1]` would be a
+        // table header.
+        if let Ok(toml::Value::Table(mut doc)) = format!("v = {trimmed}").parse::<toml::Value>() {
+            if let Some(v) = doc
+                .remove("v")
+                .and_then(|v| figment::value::Value::serialize(v).ok())
+            {
                 return v;
             }
         }

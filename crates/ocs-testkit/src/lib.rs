@@ -246,6 +246,11 @@ impl TestServer {
         bail!("server did not start within 30 s: {}", self.log())
     }
 
+    /// The server's process ID (to read its memory use).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The agent endpoint.
     pub fn agent_url(&self) -> String {
         format!("{}/ocsinventory", self.base_url)

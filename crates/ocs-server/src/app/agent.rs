@@ -4,10 +4,10 @@
 
 use std::net::IpAddr;
 
-use ocs_proto::codec::{decode_body, DecodeLimits};
-use ocs_proto::request::{parse_request, AgentRequest, Query, RequestError};
+use ocs_proto::request::{Query, RequestError};
 use ocs_proto::{BodyEncoding, CodecError, XmlError};
 
+use crate::app::intake::Prepared;
 use crate::app::options::Options;
 use crate::app::{capacities, inventory, prolog, AppError, AppState};
 
@@ -51,7 +51,7 @@ const ATTEMPTS: usize = 3;
 
 /// Handles one POST to `/ocsinventory`, within the request deadline: past it the work is
 /// dropped (its transaction rolls back) and the agent gets 503 and comes back later.
-pub async fn handle(state: &AppState, meta: &AgentMeta, body: &[u8]) -> Handled {
+pub async fn handle(state: &AppState, meta: &AgentMeta, body: bytes::Bytes) -> Handled {
     let deadline = std::time::Duration::from_secs(state.config.limits.request_timeout_secs);
     match tokio::time::timeout(deadline, handle_within_deadline(state, meta, body)).await {
         Ok(handled) => handled,
@@ -68,7 +68,7 @@ pub async fn handle(state: &AppState, meta: &AgentMeta, body: &[u8]) -> Handled 
     }
 }
 
-async fn handle_within_deadline(state: &AppState, meta: &AgentMeta, body: &[u8]) -> Handled {
+async fn handle_within_deadline(state: &AppState, meta: &AgentMeta, body: bytes::Bytes) -> Handled {
     let mut handled = Handled {
         deviceid: None,
         query: None,
@@ -83,30 +83,24 @@ async fn handle_within_deadline(state: &AppState, meta: &AgentMeta, body: &[u8])
             return handled;
         }
     };
-    let limits = DecodeLimits {
-        max_inflated_bytes: state.config.limits.max_inflated_bytes,
-        try_others: options.on("COMPRESS_TRY_OTHERS"),
-    };
-    let decoded = match decode_body(body, limits) {
-        Ok(d) => d,
-        Err(e) => {
-            handled.result = Err(codec_error(e));
+    let prepared = match state
+        .intake
+        .prepare(body.clone(), options.on("COMPRESS_TRY_OTHERS"))
+        .await
+    {
+        Ok(p) => p,
+        Err(refused) => {
+            handled.encoding = refused.encoding;
+            handled.result = Err(refused.error);
             return handled;
         }
     };
-    handled.encoding = decoded.encoding;
-    let request = match parse_request(&decoded.xml) {
-        Ok(r) => r,
-        Err(e) => {
-            handled.result = Err(request_error(e));
-            return handled;
-        }
-    };
-    handled.deviceid = request.deviceid.clone();
-    handled.query = Some(request.query.as_str());
+    handled.encoding = prepared.encoding;
+    handled.deviceid = prepared.request.deviceid.clone();
+    handled.query = Some(prepared.request.query.as_str());
     let mut attempt = 1;
     let result = loop {
-        match dispatch(state, &options, meta, &request, body, &decoded.xml).await {
+        match dispatch(state, &options, meta, &prepared, &body).await {
             Err(AppError::Conflict(e)) if attempt < ATTEMPTS => {
                 tracing::debug!(attempt, error = %e, "transaction aborted by a concurrent one; running it again");
                 attempt += 1;
@@ -128,24 +122,22 @@ async fn dispatch(
     state: &AppState,
     options: &Options,
     meta: &AgentMeta,
-    request: &AgentRequest,
+    prepared: &Prepared,
     raw: &[u8],
-    xml: &[u8],
 ) -> Result<(AgentReply, String), AppError> {
+    let request = &prepared.request;
+    let source = inventory::Source {
+        raw,
+        xml: &prepared.xml,
+    };
     match request.query {
         Query::Prolog => {
             let (reply, detail) = prolog::prolog(state, options, meta, request).await?;
             Ok((AgentReply::Xml(reply.to_xml()), detail))
         }
         Query::Inventory => {
-            let outcome = inventory::ingest(
-                state,
-                options,
-                meta,
-                request,
-                inventory::Source { raw, xml },
-            )
-            .await?;
+            let inv = prepared.inventory()?;
+            let outcome = inventory::ingest(state, options, meta, inv, source).await?;
             Ok((AgentReply::Xml(outcome.reply.to_xml()), outcome.summary))
         }
         Query::Download => capacities::download(state, request)
@@ -154,7 +146,7 @@ async fn dispatch(
         Query::Notify => capacities::notify(state, request)
             .await
             .map(|d| (AgentReply::Empty, d)),
-        Query::Snmp => capacities::snmp(state, options, request, inventory::Source { raw, xml })
+        Query::Snmp => capacities::snmp(state, options, request, source)
             .await
             .map(|d| (AgentReply::Empty, d)),
         Query::Update => Ok((
@@ -180,6 +172,14 @@ pub fn codec_error(e: CodecError) -> AppError {
 
 /// Maps an envelope failure to its status.
 pub fn request_error(e: RequestError) -> AppError {
+    if let RequestError::Xml(xml) = &e {
+        if xml.is_over_limit() {
+            return AppError::TooLarge {
+                code: "E_DOCUMENT_TOO_LARGE",
+                message: e.to_string(),
+            };
+        }
+    }
     let code = match &e {
         RequestError::Xml(XmlError::Doctype) => "E_DOCTYPE",
         RequestError::Xml(XmlError::Encoding(_)) => "E_BAD_ENCODING",

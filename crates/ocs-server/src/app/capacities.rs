@@ -78,7 +78,7 @@ pub async fn snmp(
     }
     if options.on("GENERATE_OCS_FILES_SNMP") {
         let deviceid = request.deviceid.as_deref().unwrap_or("unknown");
-        files::write_copy(options, deviceid, "-SNMP", source);
+        files::write_copy(state, options, deviceid, "-SNMP", source).await;
     }
     let deviceid = request.deviceid.as_deref().unwrap_or_default();
     let mut tx = state.store.begin().await?;

@@ -5,10 +5,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
-use ocs_proto::codec::{decode_body, DecodeLimits};
-use ocs_proto::request::{parse_request, Query};
-
-use crate::app::agent::{codec_error, request_error, AgentMeta};
+use crate::app::agent::AgentMeta;
 use crate::app::inventory::{ingest, Source};
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};
@@ -117,37 +114,31 @@ pub struct Imported {
 /// through the same ingestion as agents. Shared by the `import` command and the console's
 /// upload page; the caller enforces the size limit.
 pub async fn import_bytes(state: &AppState, raw: &[u8]) -> Result<Imported, AppError> {
-    let limits = DecodeLimits {
-        max_inflated_bytes: state.config.limits.max_inflated_bytes,
-        try_others: true,
-    };
-    let decoded = decode_body(raw, limits).map_err(codec_error)?;
-    let request = parse_request(&decoded.xml).map_err(request_error)?;
-    if request.query != Query::Inventory {
-        return Err(AppError::bad_request(
-            "E_BAD_QUERY",
-            format!("a {} request, not an INVENTORY", request.query.as_str()),
-        ));
-    }
+    let prepared = state
+        .intake
+        .prepare(bytes::Bytes::copy_from_slice(raw), true)
+        .await
+        .map_err(|refused| refused.error)?;
     let options = Options::load(&state.store).await?;
     let agent = AgentMeta {
         peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
         user_agent: IMPORT_USER_AGENT.into(),
         https: false,
     };
+    let inventory = prepared.inventory()?;
     let done = ingest(
         state,
         &options,
         &agent,
-        &request,
+        inventory,
         Source {
             raw,
-            xml: &decoded.xml,
+            xml: &prepared.xml,
         },
     )
     .await?;
     Ok(Imported {
-        deviceid: request.deviceid.unwrap_or_default(),
+        deviceid: inventory.deviceid.clone(),
         created: done.created,
     })
 }

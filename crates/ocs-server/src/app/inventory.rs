@@ -10,7 +10,6 @@ use std::net::IpAddr;
 use ocs_proto::catalogue::{Section, Storage, ALL_SECTIONS_CHANGED};
 use ocs_proto::inventory::Inventory;
 use ocs_proto::reply::InventoryReply;
-use ocs_proto::request::AgentRequest;
 use ocs_proto::useragent;
 use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, MergeSource, WriteTx, TAG};
 
@@ -49,11 +48,9 @@ pub async fn ingest(
     state: &AppState,
     options: &Options,
     meta: &AgentMeta,
-    request: &AgentRequest,
+    inv: &Inventory,
     source: Source<'_>,
 ) -> Result<Ingested, AppError> {
-    let inv = Inventory::from_request(request)
-        .map_err(|e| AppError::bad_request("E_BAD_INVENTORY", e.to_string()))?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let existing = tx.lock_host(&inv.deviceid).await?;
@@ -77,7 +74,7 @@ pub async fn ingest(
     };
     let mut changes = Vec::new();
 
-    tx.update_hardware(id, &hardware_update(&inv, meta, old_checksum, now))
+    tx.update_hardware(id, &hardware_update(inv, meta, old_checksum, now))
         .await?;
 
     if created || options.on("ACCEPT_TAG_UPDATE_FROM_CLIENT") {
@@ -119,15 +116,15 @@ pub async fn ingest(
                 .await?;
         }
     }
-    let discovered = store_ipdiscover(&mut tx, options, meta, id, &inv, now).await?;
+    let discovered = store_ipdiscover(&mut tx, options, meta, id, inv, now).await?;
     tx.close_prolog_session(&inv.deviceid).await?;
 
-    let merged = merge_duplicates(&mut tx, options, id, &inv, now).await?;
-    let reply = account_reply(&mut tx, id, &inv, !created || merged > 0).await?;
+    let merged = merge_duplicates(&mut tx, options, id, inv, now).await?;
+    let reply = account_reply(&mut tx, id, inv, !created || merged > 0).await?;
     tx.commit().await?;
 
     if options.on("GENERATE_OCS_FILES") {
-        files::write_copy(options, &inv.deviceid, "", source);
+        files::write_copy(state, options, &inv.deviceid, "", source).await;
     }
 
     let sections: Vec<String> = changes
@@ -362,31 +359,7 @@ async fn account_reply(
 
 /// Whether an address is in TRUSTED_IP (comma- or space-separated IPs and CIDR ranges).
 pub fn is_trusted(peer: IpAddr, list: &str) -> bool {
-    list.split([',', ' '])
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .any(|entry| match entry.split_once('/') {
-            None => entry.parse::<IpAddr>().is_ok_and(|ip| ip == peer),
-            Some((net, bits)) => match (net.parse::<IpAddr>(), bits.parse::<u32>(), peer) {
-                (Ok(IpAddr::V4(net)), Ok(bits), IpAddr::V4(p)) if bits <= 32 => {
-                    let mask = if bits == 0 {
-                        0
-                    } else {
-                        u32::MAX << (32 - bits)
-                    };
-                    u32::from(net) & mask == u32::from(p) & mask
-                }
-                (Ok(IpAddr::V6(net)), Ok(bits), IpAddr::V6(p)) if bits <= 128 => {
-                    let mask = if bits == 0 {
-                        0
-                    } else {
-                        u128::MAX << (128 - bits)
-                    };
-                    u128::from(net) & mask == u128::from(p) & mask
-                }
-                _ => false,
-            },
-        })
+    crate::app::addresses::in_list(peer, list)
 }
 
 #[cfg(test)]

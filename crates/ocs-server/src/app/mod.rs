@@ -2,15 +2,18 @@
 //! only translate) and storage (which only stores). Errors carry a stable code and the HTTP
 //! status each surface renders them with.
 
+pub mod addresses;
 pub mod admin;
 pub mod agent;
 pub mod api;
 pub mod auth;
 pub mod capacities;
 pub mod computers;
+pub mod csv_export;
 pub mod files;
 pub mod i18n;
 pub mod import;
+pub mod intake;
 pub mod inventory;
 pub mod options;
 pub mod prolog;
@@ -32,6 +35,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Time source.
     pub clock: Arc<dyn Clock>,
+    /// Lanes and budgets for reading agent bodies.
+    pub intake: Arc<intake::Intake>,
 }
 
 /// Where services get "now" from, so tests can fix it.
@@ -98,6 +103,9 @@ pub enum AppError {
     /// The request took longer than its deadline and was abandoned (503).
     #[error("{0}")]
     Timeout(String),
+    /// Too much work in progress to take this request now (503 with `Retry-After`).
+    #[error("{0}")]
+    Overloaded(String),
     /// Anything else (500).
     #[error("internal error: {0}")]
     Internal(String),
@@ -124,6 +132,7 @@ impl AppError {
             AppError::Unavailable(_) => "E_DB_UNAVAILABLE",
             AppError::Conflict(_) => "E_DB_CONFLICT",
             AppError::Timeout(_) => "E_TIMEOUT",
+            AppError::Overloaded(_) => "E_BUSY",
             AppError::Internal(_) => "E_INTERNAL",
         }
     }
@@ -138,7 +147,19 @@ impl AppError {
             AppError::TooLarge { .. } => 413,
             AppError::TooManyRequests(_) => 429,
             AppError::Internal(_) => 500,
-            AppError::Unavailable(_) | AppError::Conflict(_) | AppError::Timeout(_) => 503,
+            AppError::Unavailable(_)
+            | AppError::Conflict(_)
+            | AppError::Timeout(_)
+            | AppError::Overloaded(_) => 503,
+        }
+    }
+
+    /// Seconds a client should wait before trying again, for refusals that say so.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::Overloaded(_) => Some(10),
+            AppError::Unavailable(_) | AppError::Timeout(_) => Some(30),
+            _ => None,
         }
     }
 }

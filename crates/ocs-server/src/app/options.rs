@@ -112,7 +112,7 @@ pub static OPTIONS: &[OptionDef] = &[
     int("GENERATE_OCS_FILES_SNMP", "0", SWITCH, "Write a copy of each SNMP result"),
     text("OCS_FILES_FORMAT", "OCS", Rule::OneOf(&["OCS", "XML"]), "OCS = the body as received, XML = the decoded XML"),
     int("OCS_FILES_OVERWRITE", "0", SWITCH, "1 = one file per DEVICEID; 0 = add -1, -2, … suffixes"),
-    text("OCS_FILES_PATH", "/tmp", Rule::AnyText, "Directory for .ocs copies"),
+    text("OCS_FILES_PATH", "", Rule::AnyText, "Directory for .ocs copies (empty: ocs-files in the data directory, private to the server)"),
     int("IPDISCOVER", "2", Rule::Range(0, 100), "Computers elected per subnet for IP discovery; 0 disables it"),
     int("IPDISCOVER_MAX_ALIVE", "7", Rule::Range(1, 3650), "Days without inventory after which an elected computer can be replaced"),
     int("IPDISCOVER_BETTER_THRESHOLD", "1", Rule::Range(0, 3650), "Quality difference (days) needed to replace an elected computer"),

@@ -1,8 +1,8 @@
 //! `/ocsinventory`: the agent endpoint, byte-compatible with the original. POST carries the
 //! protocol; GET and other methods get the original's statuses. One log line per request.
 
-use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{ConnectInfo, Path, State};
@@ -55,7 +55,7 @@ async fn endpoint(
 ) -> Response {
     let started = Instant::now();
     let meta = AgentMeta {
-        peer: client_ip(&headers, addr.ip(), state.config.agents.trust_forwarded_for),
+        peer: super::client::client_ip(&state.config, &headers, addr.ip()),
         user_agent: useragent::sanitise(
             headers
                 .get(header::USER_AGENT)
@@ -74,22 +74,37 @@ async fn endpoint(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let body = match declared {
-        Some(n) if n > limit => Err(()),
-        _ => to_bytes(body, limit).await.map_err(|_| ()),
-    };
-    let body = match body {
-        Ok(b) => b,
-        Err(()) => {
-            let error = AppError::TooLarge {
-                code: "E_BODY_TOO_LARGE",
-                message: format!("request body over {limit} bytes"),
-            };
+    if declared.is_some_and(|n| n > limit) {
+        let error = too_large(limit);
+        log_refusal(&meta, None, None, &error, started);
+        return error_response(&error);
+    }
+    // Held until the reply is sent: the body stays in memory that long.
+    let _budget = match state.intake.reserve_body(declared, limit) {
+        Ok(p) => p,
+        Err(error) => {
             log_refusal(&meta, None, None, &error, started);
             return error_response(&error);
         }
     };
-    let handled = handle(&state, &meta, &body).await;
+    let read_timeout = Duration::from_secs(state.config.limits.body_read_timeout_secs);
+    let body = match tokio::time::timeout(read_timeout, to_bytes(body, limit)).await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
+            let error = too_large(limit);
+            log_refusal(&meta, None, None, &error, started);
+            return error_response(&error);
+        }
+        Err(_) => {
+            let error = AppError::Timeout(format!(
+                "request body not received within {} s",
+                read_timeout.as_secs()
+            ));
+            log_refusal(&meta, None, None, &error, started);
+            return error_response(&error);
+        }
+    };
+    let handled = handle(&state, &meta, body).await;
     match handled.result {
         Ok(reply) => {
             tracing::info!(
@@ -113,6 +128,13 @@ async fn endpoint(
             );
             error_response(&error)
         }
+    }
+}
+
+fn too_large(limit: usize) -> AppError {
+    AppError::TooLarge {
+        code: "E_BODY_TOO_LARGE",
+        message: format!("request body over {limit} bytes"),
     }
 }
 
@@ -144,18 +166,6 @@ async fn get_error(state: &AppState, method: &Method, sub_path: Option<&str>) ->
             "agents POST to this URL; GET is not part of the protocol",
         ),
     }
-}
-
-fn client_ip(headers: &HeaderMap, peer: IpAddr, trust_forwarded_for: bool) -> IpAddr {
-    if !trust_forwarded_for {
-        return peer;
-    }
-    headers
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .and_then(|ip| ip.trim().parse().ok())
-        .unwrap_or(peer)
 }
 
 fn log_refusal(
@@ -212,5 +222,8 @@ fn error_response(error: &AppError) -> Response {
     );
     // As the original does: the connection may hold an unread body, so it is not reused.
     headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    if let Some(secs) = error.retry_after_secs() {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     response
 }

@@ -3,7 +3,9 @@
 
 pub mod agent;
 pub mod api;
+pub mod client;
 pub mod label;
+pub mod server;
 pub mod web;
 
 use axum::extract::State;

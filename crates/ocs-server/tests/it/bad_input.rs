@@ -215,3 +215,68 @@ async fn refused_user_agent_is_logged() {
     assert!(s.log().contains("curl/7.88.1"));
     assert_eq!(snapshot(&s, &t).await, before);
 }
+
+/// An inventory document around `content`, zlib-compressed.
+fn inventory_body(content: &str) -> Vec<u8> {
+    zlib(inventory_xml(DEV, content).as_bytes())
+}
+
+#[tokio::test]
+async fn documents_over_the_shape_limits_get_413_with_the_limit_named() {
+    let s = server(&[("OCS_LIMITS__MAX_BODY_BYTES", "8000000")]);
+    let t = with_one_device(&s).await;
+    // One element with 100,000 attributes: once 13 s of quadratic work, now refused at once.
+    let attributes: String = (0..100_000).map(|i| format!(" A{i}=\"x\"")).collect();
+    refused(
+        &s,
+        &t,
+        inventory_body(&format!("<HARDWARE{attributes}/>")),
+        413,
+        "more than 256 attributes",
+    )
+    .await;
+    // More elements than any agent sends.
+    let elements = "<ENVS><KEY>k</KEY></ENVS>".repeat(130_000);
+    refused(
+        &s,
+        &t,
+        inventory_body(&elements),
+        413,
+        "more than 250000 elements",
+    )
+    .await;
+    // A value longer than any real one.
+    let long = format!("<HARDWARE><NAME>{}</NAME></HARDWARE>", "n".repeat(300_000));
+    refused(
+        &s,
+        &t,
+        inventory_body(&long),
+        413,
+        "longer than 262144 bytes",
+    )
+    .await;
+    // More rows in a section than allowed (50 here).
+    let s = server(&[("OCS_LIMITS__MAX_ROWS_PER_SECTION", "50")]);
+    let t = s.token();
+    let rows = "<SOFTWARES><NAME>s</NAME></SOFTWARES>".repeat(51);
+    refused(
+        &s,
+        &t,
+        inventory_body(&rows),
+        413,
+        "section SOFTWARES has more than 50 rows",
+    )
+    .await;
+    // At the limit, it is stored.
+    let rows = "<SOFTWARES><NAME>s</NAME></SOFTWARES>".repeat(50);
+    assert_eq!(s.post(inventory_body(&rows), OCS_UA).await.status, 200);
+}
+
+#[tokio::test]
+async fn duplicate_attributes_are_malformed() {
+    let s = setup();
+    let t = with_one_device(&s).await;
+    let body =
+        zlib(format!(r#"<REQUEST DEVICEID="{DEV}" DEVICEID="{DEV}" QUERY="PROLOG"/>"#).as_bytes());
+    refused(&s, &t, body, 400, "duplicate attribute").await;
+}

@@ -9,6 +9,8 @@ mod cli;
 mod compat;
 mod console;
 mod console_admin;
+mod cve;
+mod hardening;
 mod outage;
 mod real_agents;
 mod replay;

@@ -363,28 +363,21 @@ async fn computers_csv_get(
     }
 }
 
-/// The whole result as CSV. Cells that a spreadsheet would run as a formula are prefixed
-/// with `'`, since inventory text comes from agents.
+/// The whole result as CSV (cells neutralised by the one CSV writer).
 fn csv_bytes(tr: &Tr, view: &ListView, rows: &[ComputerRow]) -> Result<Vec<u8>, AppError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    let fail = |e: csv::Error| AppError::Internal(format!("CSV export: {e}"));
     let mut head = vec![tr.get("col.id").to_owned()];
     head.extend(view.columns.iter().map(|c| column_label(tr, c)));
-    w.write_record(&head).map_err(fail)?;
-    for r in rows {
-        let mut record = vec![r.id.0.to_string()];
-        for (c, cell) in view.columns.iter().zip(&r.cells) {
-            let text = cell_text(c.column.kind(), cell);
-            record.push(if text.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{text}")
-            } else {
-                text
-            });
-        }
-        w.write_record(&record).map_err(fail)?;
-    }
-    w.into_inner()
-        .map_err(|e| AppError::Internal(format!("CSV export: {e}")))
+    crate::app::csv_export::write(
+        &head,
+        rows.iter().map(|r| {
+            std::iter::once(r.id.0.to_string()).chain(
+                view.columns
+                    .iter()
+                    .zip(&r.cells)
+                    .map(|(c, cell)| cell_text(c.column.kind(), cell)),
+            )
+        }),
+    )
 }
 
 async fn computers_view_post(

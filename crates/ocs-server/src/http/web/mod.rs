@@ -26,6 +26,7 @@ use axum::Router;
 use crate::app::auth::{resume, Viewer};
 use crate::app::i18n::Tr;
 use crate::app::{AppError, AppState};
+use crate::http::client::forwarded_https;
 
 /// Name of the session cookie (a random token; the database keeps its digest).
 pub const SESSION_COOKIE: &str = "ocs_session";
@@ -300,18 +301,7 @@ pub fn read_cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Client address (the proxy's `X-Forwarded-For` only when configured to trust it).
 pub fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    if state.config.agents.trust_forwarded_for {
-        if let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(',').next())
-            .map(str::trim)
-            .filter(|v| v.parse::<std::net::IpAddr>().is_ok())
-        {
-            return ip.to_owned();
-        }
-    }
-    peer.ip().to_string()
+    crate::http::client::client_ip(&state.config, headers, peer.ip()).to_string()
 }
 
 fn is_console_path(path: &str) -> bool {
@@ -330,11 +320,10 @@ async fn console_layer(State(state): State<AppState>, request: Request, next: Ne
     }
     let (mut parts, body) = request.into_parts();
     let headers = &parts.headers;
-    let secure = state.config.agents.trust_forwarded_for
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            == Some("https");
+    let secure = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .is_some_and(|peer| forwarded_https(&state.config, headers, peer.0.ip()));
     let viewer = match read_cookie(headers, SESSION_COOKIE) {
         Some(token) => match resume(&state, token).await {
             Ok(v) => v,
