@@ -14,6 +14,7 @@ pub mod import;
 pub mod inventory;
 pub mod options;
 pub mod prolog;
+pub mod totp;
 pub mod useragents;
 pub mod users;
 
@@ -32,6 +33,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Time source.
     pub clock: Arc<dyn Clock>,
+    /// Bounds concurrent password hashing (see `auth::password_hashing_permits`).
+    pub password_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// Where services get "now" from, so tests can fix it.
