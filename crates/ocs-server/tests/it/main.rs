@@ -13,6 +13,7 @@ mod outage;
 mod real_agents;
 mod replay;
 mod scale_out;
+mod signin;
 
 use std::collections::BTreeMap;
 
