@@ -228,6 +228,7 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
         intake: Arc::new(crate::app::intake::Intake::new(&config)),
         config: Arc::new(config),
         clock: Arc::new(SystemClock),
+        password_permits: crate::app::auth::password_hashing_permits(),
     };
     if crate::app::auth::ensure_default_admin(&state).await? {
         tracing::warn!(

@@ -17,6 +17,7 @@ mod options;
 mod sections;
 mod sessions;
 mod settings;
+mod signin;
 mod software;
 mod sql;
 mod synthetic;
@@ -42,6 +43,7 @@ pub use hosts::{HardwareUpdate, HostDetail, HostFilter, HostId, HostState, HostS
 pub use options::OptionRow;
 pub use sections::{SectionChange, SectionData};
 pub use settings::{DeviceSetting, RegistryQuery};
+pub use signin::{PendingSignin, TotpRecord, REQUIRE_SECOND_FACTOR};
 pub use software::SoftwareChange;
 pub use synthetic::{synthetic_software_name, FleetSpec, SYNTHETIC_OS};
 pub use tokens::TokenRecord;

@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_search_statistics.sql"),
         postgres: include_str!("../migrations/postgres/0003_search_statistics.sql"),
     },
+    Migration {
+        version: 4,
+        description: "sign-in limits and second factor",
+        sqlite: include_str!("../migrations/sqlite/0004_signin.sql"),
+        postgres: include_str!("../migrations/postgres/0004_signin.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

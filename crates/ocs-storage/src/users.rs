@@ -1,6 +1,7 @@
-//! Console accounts, their server-side sessions and failed sign-ins. Sessions live in the
+//! Console accounts and their server-side sessions. Sessions live in the
 //! database (not in process memory) so that every server instance sharing it accepts them.
 //! Only digests of session tokens are stored; password hashing is the caller's business.
+//! Sign-in limits and second factors live in `signin`.
 
 use crate::{Result, Store, StoreError, WriteTx};
 
@@ -279,44 +280,6 @@ impl Store {
                 .rows_affected(),
         )
     }
-
-    /// Records a failed sign-in under each of `keys` (account, address, …).
-    pub async fn insert_login_failure(&self, keys: &[&str], now: i64) -> Result<()> {
-        let mut tx = self.begin().await?;
-        for key in keys {
-            sqlx::query("INSERT INTO console_login_failures (key, at) VALUES ($1, $2)")
-                .bind(*key)
-                .bind(now)
-                .execute(tx.conn())
-                .await?;
-        }
-        // Old entries are useless to the rate limiter; pruning here keeps the table small.
-        sqlx::query("DELETE FROM console_login_failures WHERE at < $1")
-            .bind(now - 86_400)
-            .execute(tx.conn())
-            .await?;
-        tx.commit().await
-    }
-
-    /// Failed sign-ins under `key` since `since`.
-    pub async fn count_login_failures(&self, key: &str, since: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar(
-            "SELECT COUNT(*) FROM console_login_failures WHERE key = $1 AND at >= $2",
-        )
-        .bind(key)
-        .bind(since)
-        .fetch_one(&self.pool)
-        .await?)
-    }
-
-    /// Forgets the failures under `key` (after a successful sign-in).
-    pub async fn delete_login_failures(&self, key: &str) -> Result<()> {
-        sqlx::query("DELETE FROM console_login_failures WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
 }
 
 #[cfg(test)]
@@ -325,7 +288,7 @@ mod tests {
     use crate::StoreError;
 
     #[tokio::test]
-    async fn users_sessions_and_failures() {
+    async fn users_and_sessions() {
         let (store, _dir) = store().await;
         let id = store
             .insert_user("admin", "hash", "admin", true, 10)
@@ -356,16 +319,5 @@ mod tests {
         assert_eq!(store.get_user(id).await.unwrap().role, "admin");
         store.delete_user(other, "admin").await.unwrap();
         assert_eq!(store.count_users().await.unwrap(), 1);
-
-        store
-            .insert_login_failure(&["a:admin", "ip:1"], 100)
-            .await
-            .unwrap();
-        store.insert_login_failure(&["a:admin"], 200).await.unwrap();
-        assert_eq!(store.count_login_failures("a:admin", 0).await.unwrap(), 2);
-        assert_eq!(store.count_login_failures("a:admin", 150).await.unwrap(), 1);
-        store.delete_login_failures("a:admin").await.unwrap();
-        assert_eq!(store.count_login_failures("a:admin", 0).await.unwrap(), 0);
-        assert_eq!(store.count_login_failures("ip:1", 0).await.unwrap(), 1);
     }
 }

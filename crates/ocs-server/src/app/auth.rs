@@ -1,12 +1,24 @@
-//! Console accounts and sessions: sign-in with rate limiting, argon2 password hashes, roles,
-//! and the permission types every other console service takes. A service that changes data
-//! takes `&Admin`, which only [`require_admin`] can produce, so a read-only account cannot
-//! reach it by construction.
+//! Console accounts and sessions: sign-in with rate limiting, trusted devices, the
+//! second-factor step, argon2 password hashes, roles, and the permission types every other
+//! console service takes. A service that changes data takes `&Admin`, which only
+//! [`require_admin`] can produce, so a read-only account cannot reach it by construction.
+//!
+//! Rate limiting counts every attempt *before* the password is checked, with one atomic
+//! upsert per key, so concurrent attempts cannot all slip under the limit. Which keys an
+//! attempt is counted under depends on whether it carries a *device cookie*: a long-lived
+//! random cookie given to a browser after it signed in to an account. With a valid one for
+//! the login, only that device's own key counts (and a device that fails too often is
+//! revoked); without one, the account's "untrusted clients" key and the client address count.
+//! A flood, from one address or many, therefore locks out untrusted clients of the account
+//! only, while the administrator's usual browser still signs in.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
+use std::sync::Arc;
+
 use argon2::{Argon2, PasswordVerifier};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use ocs_storage::{StoreError, UserRecord};
 
@@ -18,11 +30,22 @@ pub const DEFAULT_ADMIN: &str = "admin";
 /// Sessions idle longer than this are closed.
 pub const SESSION_IDLE_SECS: i64 = 8 * 3600;
 
-/// Failed sign-ins allowed per account and address within [`FAILURE_WINDOW_SECS`].
-const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
-/// Failed sign-ins allowed per address, whatever the account, within the window.
-const MAX_FAILURES_PER_ADDRESS: i64 = 30;
-const FAILURE_WINDOW_SECS: i64 = 15 * 60;
+/// Attempts allowed per client key (an account's untrusted clients, one trusted device, a
+/// second-factor step) within [`ATTEMPT_WINDOW_SECS`]. A right password gives its attempt
+/// back, so this counts failures and attempts still being checked.
+pub const MAX_ATTEMPTS_PER_CLIENT: i64 = 5;
+/// Attempts allowed per address without a device cookie, whatever the account, within the
+/// window.
+pub const MAX_ATTEMPTS_PER_ADDRESS: i64 = 30;
+/// Length of a rate-limit window, from its first attempt.
+pub const ATTEMPT_WINDOW_SECS: i64 = 15 * 60;
+/// How long a browser stays trusted without signing in.
+pub const DEVICE_TTL_SECS: i64 = 90 * 86_400;
+/// How long the second-factor step may wait after the password was accepted.
+pub const PENDING_SIGNIN_SECS: i64 = 5 * 60;
+/// Password hashes computed at once in this process; more wait their turn, so a flood of
+/// sign-ins queues cheap futures instead of blocking threads.
+pub const PASSWORD_HASHING_PERMITS: usize = 2;
 
 /// Shortest accepted password.
 pub const MIN_PASSWORD_LEN: usize = 8;
@@ -76,6 +99,9 @@ pub struct Viewer {
     pub csrf_token: String,
     /// Digest of the session token (to close or keep this session).
     pub session_digest: String,
+    /// Every account must have a second factor and this one has none yet: it may only
+    /// enrol (or sign out) until it has.
+    pub must_enrol_second_factor: bool,
 }
 
 impl Viewer {
@@ -123,10 +149,21 @@ pub fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
+/// The process-wide limit on concurrent password hashing, for [`AppState`].
+pub fn password_hashing_permits() -> Arc<Semaphore> {
+    Arc::new(Semaphore::new(PASSWORD_HASHING_PERMITS))
+}
+
 /// Hashes a password (argon2id with the crate's recommended parameters) off the async
-/// runtime, since it deliberately takes tens of milliseconds.
-pub async fn hash_password(password: &str) -> Result<String, AppError> {
+/// runtime, since it deliberately takes tens of milliseconds; at most
+/// [`PASSWORD_HASHING_PERMITS`] at once.
+pub async fn hash_password(state: &AppState, password: &str) -> Result<String, AppError> {
     let password = password.to_owned();
+    let _permit = state
+        .password_permits
+        .acquire()
+        .await
+        .map_err(|e| AppError::Internal(format!("password hashing closed: {e}")))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -138,8 +175,12 @@ pub async fn hash_password(password: &str) -> Result<String, AppError> {
     .map_err(|e| AppError::Internal(format!("password hashing task failed: {e}")))?
 }
 
-async fn verify_password(password: &str, hash: &str) -> bool {
+/// Checks a password against its stored hash, under the same limit as [`hash_password`].
+pub(crate) async fn verify_password(state: &AppState, password: &str, hash: &str) -> bool {
     let (password, hash) = (password.to_owned(), hash.to_owned());
+    let Ok(_permit) = state.password_permits.acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
@@ -158,7 +199,7 @@ pub async fn ensure_default_admin(state: &AppState) -> Result<bool, AppError> {
     if state.store.count_users().await? > 0 {
         return Ok(false);
     }
-    let hash = hash_password(DEFAULT_ADMIN).await?;
+    let hash = hash_password(state, DEFAULT_ADMIN).await?;
     match state
         .store
         .insert_user(
@@ -177,77 +218,256 @@ pub async fn ensure_default_admin(state: &AppState) -> Result<bool, AppError> {
     }
 }
 
-/// A session opened by a successful sign-in: the cookie value and the account.
+/// A session opened by a successful sign-in: the cookie values and the account.
 #[derive(Debug)]
 pub struct NewSession {
-    /// Cookie value (never stored).
+    /// Session cookie value (never stored).
     pub token: String,
+    /// Device cookie value for this browser (the one it sent, if still valid, or a new one).
+    pub device_token: String,
     /// The account.
     pub user: UserRecord,
 }
 
-/// Checks credentials and opens a session. Failures are counted per account and address,
-/// and refused outright once over the limit, before the password is even checked.
+/// What a right password leads to.
+#[derive(Debug)]
+pub enum SignIn {
+    /// The account has no second factor: signed in.
+    Done(NewSession),
+    /// The account has a second factor: the code step is due, within
+    /// [`PENDING_SIGNIN_SECS`]. The value is the pending-sign-in cookie (never stored).
+    SecondFactor(String),
+}
+
+/// A refusal over the limit; `what` names the key that hit it (never the key itself, which
+/// may hold a device digest).
+fn too_many(what: &str) -> AppError {
+    tracing::warn!(limit = what, "console sign-in refused: too many failures");
+    AppError::TooManyRequests("too many failed sign-ins; wait 15 minutes".into())
+}
+
+/// The device key of a device cookie, if it is bound to `user_id`.
+async fn trusted_device(
+    state: &AppState,
+    device_token: Option<&str>,
+    user_id: Option<i64>,
+) -> Result<Option<String>, AppError> {
+    let (Some(token), Some(user_id)) = (device_token.filter(|t| t.len() == 64), user_id) else {
+        return Ok(None);
+    };
+    let digest = token_digest(token);
+    Ok((state.store.find_device_user(&digest).await? == Some(user_id)).then_some(digest))
+}
+
+/// Checks credentials. Every attempt is counted before the password is checked, and one over
+/// the limit is refused without checking it (see the module comment for the keys). A right
+/// password opens a session, or starts the second-factor step if the account has one.
+/// `device_token` is the device cookie the browser sent, if any.
 pub async fn sign_in(
     state: &AppState,
     login: &str,
     password: &str,
     address: &str,
-) -> Result<NewSession, AppError> {
+    device_token: Option<&str>,
+) -> Result<SignIn, AppError> {
     let login = login.trim();
     if login.is_empty() || login.len() > MAX_CREDENTIAL_LEN || password.len() > MAX_CREDENTIAL_LEN {
         return Err(AppError::Unauthorized("wrong login or password".into()));
     }
     let now = state.clock.now();
-    let account_key = format!("account:{}|{address}", login.to_lowercase());
-    let address_key = format!("address:{address}");
-    let since = now - FAILURE_WINDOW_SECS;
-    if state
-        .store
-        .count_login_failures(&account_key, since)
-        .await?
-        >= MAX_FAILURES_PER_ACCOUNT
-        || state
-            .store
-            .count_login_failures(&address_key, since)
-            .await?
-            >= MAX_FAILURES_PER_ADDRESS
-    {
-        tracing::warn!(login, address, "console sign-in refused: too many failures");
-        return Err(AppError::TooManyRequests(
-            "too many failed sign-ins; wait 15 minutes".into(),
-        ));
-    }
     let user = state.store.find_user(login).await?;
+    let device = trusted_device(state, device_token, user.as_ref().map(|u| u.id)).await?;
+    let address_key = format!("address:{address}");
+    let limit_key = match &device {
+        Some(digest) => {
+            let key = format!("device:{digest}");
+            if state
+                .store
+                .hit_login_attempt(&key, now, ATTEMPT_WINDOW_SECS)
+                .await?
+                > MAX_ATTEMPTS_PER_CLIENT
+            {
+                // A device cookie that keeps failing was stolen or is being guessed with:
+                // it no longer earns its own budget.
+                state.store.delete_device(digest).await?;
+                tracing::warn!(login, address, "console device revoked after failures");
+                return Err(too_many("device"));
+            }
+            key
+        }
+        None => {
+            if state
+                .store
+                .hit_login_attempt(&address_key, now, ATTEMPT_WINDOW_SECS)
+                .await?
+                > MAX_ATTEMPTS_PER_ADDRESS
+            {
+                return Err(too_many("address"));
+            }
+            let key = format!("untrusted:{}", login.to_lowercase());
+            if state
+                .store
+                .hit_login_attempt(&key, now, ATTEMPT_WINDOW_SECS)
+                .await?
+                > MAX_ATTEMPTS_PER_CLIENT
+            {
+                return Err(too_many("account"));
+            }
+            key
+        }
+    };
     let ok = match &user {
-        Some(u) => verify_password(password, &u.password_hash).await,
+        Some(u) => verify_password(state, password, &u.password_hash).await,
         None => {
             // Spend the same time as for a real account, so timing does not reveal logins.
-            let _ = hash_password(password).await;
+            let _ = hash_password(state, password).await;
             false
         }
     };
     let Some(user) = user.filter(|_| ok) else {
-        state
-            .store
-            .insert_login_failure(&[&account_key, &address_key], now)
-            .await?;
         tracing::warn!(login, address, "console sign-in failed");
         return Err(AppError::Unauthorized("wrong login or password".into()));
     };
-    state.store.delete_login_failures(&account_key).await?;
+    if device.is_none() {
+        // Behind a proxy everyone shares one address: right passwords must not use it up.
+        state.store.refund_login_attempt(&address_key).await?;
+    }
+    if state
+        .store
+        .find_totp(user.id)
+        .await?
+        .is_some_and(|t| t.confirmed)
+    {
+        let token = random_token();
+        state
+            .store
+            .insert_pending_signin(&token_digest(&token), user.id, &limit_key, now)
+            .await?;
+        tracing::info!(
+            login = user.login,
+            address,
+            "console password accepted; code due"
+        );
+        return Ok(SignIn::SecondFactor(token));
+    }
+    let session = open_session(state, user, &limit_key, device_token, device.is_some()).await?;
+    tracing::info!(login = session.user.login, address, "console sign-in");
+    Ok(SignIn::Done(session))
+}
+
+/// The second step of a sign-in: a TOTP code or a recovery code for the pending sign-in
+/// behind `pending_token`. Attempts are counted (before checking) under the key the password
+/// step used, prefixed, and never reset by a right password, so knowing the password does
+/// not buy more guesses.
+pub async fn sign_in_second_factor(
+    state: &AppState,
+    pending_token: &str,
+    code: &str,
+    address: &str,
+    device_token: Option<&str>,
+) -> Result<NewSession, AppError> {
+    let now = state.clock.now();
+    let expired = || AppError::bad_request("E_SIGNIN_EXPIRED", "totp.expired");
+    if pending_token.len() != 64 {
+        return Err(expired());
+    }
+    let digest = token_digest(pending_token);
+    let Some(pending) = state.store.find_pending_signin(&digest).await? else {
+        return Err(expired());
+    };
+    if now - pending.created_at > PENDING_SIGNIN_SECS {
+        state.store.delete_pending_signin(&digest).await?;
+        return Err(expired());
+    }
+    let code_key = format!("code:{}", pending.limit_key);
+    if state
+        .store
+        .hit_login_attempt(&code_key, now, ATTEMPT_WINDOW_SECS)
+        .await?
+        > MAX_ATTEMPTS_PER_CLIENT
+    {
+        return Err(too_many("code"));
+    }
+    let user = state.store.get_user(pending.user_id).await?;
+    if !crate::app::totp::check_code(state, user.id, code).await? {
+        tracing::warn!(login = user.login, address, "console second factor failed");
+        return Err(AppError::Unauthorized("wrong code".into()));
+    }
+    // Two right answers racing for one pending sign-in open one session.
+    if !state.store.delete_pending_signin(&digest).await? {
+        return Err(expired());
+    }
+    state.store.delete_login_attempts(&code_key).await?;
+    let device = trusted_device(state, device_token, Some(user.id)).await?;
+    let session = open_session(
+        state,
+        user,
+        &pending.limit_key,
+        device_token,
+        device.is_some(),
+    )
+    .await?;
+    tracing::info!(
+        login = session.user.login,
+        address,
+        "console sign-in (second factor)"
+    );
+    Ok(session)
+}
+
+/// Opens a session after a complete sign-in: clears the attempts counted under
+/// `limit_key`, and trusts the browser (keeping its device cookie if it is already
+/// trusted for this account).
+async fn open_session(
+    state: &AppState,
+    user: UserRecord,
+    limit_key: &str,
+    device_token: Option<&str>,
+    device_trusted: bool,
+) -> Result<NewSession, AppError> {
+    let now = state.clock.now();
+    state.store.delete_login_attempts(limit_key).await?;
+    let device_token = match device_token.filter(|_| device_trusted) {
+        Some(t) => {
+            state.store.touch_device(&token_digest(t), now).await?;
+            t.to_owned()
+        }
+        None => {
+            let t = random_token();
+            state
+                .store
+                .insert_device(&token_digest(&t), user.id, now)
+                .await?;
+            t
+        }
+    };
     let token = random_token();
     state
         .store
         .insert_session(&token_digest(&token), user.id, &random_token(), now)
         .await?;
-    // Sign-ins are rare; pruning idle sessions here needs no background task.
+    // Sign-ins are rare; pruning here needs no background task.
     state
         .store
         .delete_idle_sessions(now - SESSION_IDLE_SECS)
         .await?;
-    tracing::info!(login = user.login, address, "console sign-in");
-    Ok(NewSession { token, user })
+    state
+        .store
+        .delete_stale_login_attempts(now - ATTEMPT_WINDOW_SECS)
+        .await?;
+    state
+        .store
+        .delete_stale_devices(now - DEVICE_TTL_SECS)
+        .await?;
+    state
+        .store
+        .delete_stale_pending_signins(now - PENDING_SIGNIN_SECS)
+        .await?;
+    Ok(NewSession {
+        token,
+        device_token,
+        user,
+    })
 }
 
 /// The account behind a session cookie, if the session is open and not idle too long.
@@ -271,7 +491,9 @@ pub async fn resume(state: &AppState, token: &str) -> Result<Option<Viewer>, App
     let Some(role) = Role::parse(&session.user.role) else {
         return Ok(None);
     };
+    let (enrolled, required) = state.store.second_factor_state(session.user.id).await?;
     Ok(Some(Viewer {
+        must_enrol_second_factor: required && !enrolled,
         user_id: session.user.id,
         login: session.user.login,
         role,
@@ -313,7 +535,7 @@ pub async fn change_own_password(
     new: &str,
 ) -> Result<(), AppError> {
     let user = state.store.get_user(viewer.user_id).await?;
-    if !verify_password(current, &user.password_hash).await {
+    if !verify_password(state, current, &user.password_hash).await {
         return Err(AppError::bad_request(
             "E_WRONG_PASSWORD",
             "password.wrong_current",
@@ -328,7 +550,7 @@ pub async fn change_own_password(
             "password.unchanged",
         ));
     }
-    let hash = hash_password(new).await?;
+    let hash = hash_password(state, new).await?;
     state
         .store
         .update_user_password(viewer.user_id, &hash, false)

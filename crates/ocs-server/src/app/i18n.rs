@@ -25,6 +25,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     ("en", "admin", include_str!("../../i18n/en/admin.toml")),
     ("fr", "admin", include_str!("../../i18n/fr/admin.toml")),
+    ("en", "auth", include_str!("../../i18n/en/auth.toml")),
+    ("fr", "auth", include_str!("../../i18n/fr/auth.toml")),
 ];
 
 type Messages = HashMap<String, String>;

@@ -17,6 +17,7 @@ pub mod intake;
 pub mod inventory;
 pub mod options;
 pub mod prolog;
+pub mod totp;
 pub mod useragents;
 pub mod users;
 
@@ -37,6 +38,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Lanes and budgets for reading agent bodies.
     pub intake: Arc<intake::Intake>,
+    /// Bounds concurrent password hashing (see `auth::password_hashing_permits`).
+    pub password_permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// Where services get "now" from, so tests can fix it.

@@ -16,6 +16,14 @@ pub async fn list(state: &AppState, _admin: &Admin<'_>) -> Result<Vec<UserRecord
     Ok(state.store.list_users().await?)
 }
 
+/// IDs of the accounts that have a second factor.
+pub async fn with_second_factor(
+    state: &AppState,
+    _admin: &Admin<'_>,
+) -> Result<std::collections::HashSet<i64>, AppError> {
+    Ok(state.store.list_totp_users().await?.into_iter().collect())
+}
+
 /// Checks a new login: 1 to 64 letters, digits, `.`, `-`, `_` or `@`. Returns it trimmed.
 pub fn check_login(login: &str) -> Result<&str, AppError> {
     let login = login.trim();
@@ -70,7 +78,7 @@ pub async fn add(
     let login = check_login(login)?;
     let role = parse_role(role)?;
     check_password(login, password)?;
-    let hash = hash_password(password).await?;
+    let hash = hash_password(state, password).await?;
     let id = state
         .store
         .insert_user(login, &hash, role.as_str(), false, state.clock.now())
@@ -122,7 +130,7 @@ pub async fn reset_password(
     not_self(admin, id, "users.self_reset")?;
     let user = state.store.get_user(id).await?;
     check_password(&user.login, password)?;
-    let hash = hash_password(password).await?;
+    let hash = hash_password(state, password).await?;
     state.store.update_user_password(id, &hash, true).await?;
     // No session digest is empty, so this closes them all.
     state.store.delete_other_sessions(id, "").await?;

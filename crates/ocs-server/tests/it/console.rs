@@ -129,15 +129,20 @@ impl Console {
         let Some(session) = set_cookie(&answer, "ocs_session") else {
             return (None, answer);
         };
+        (Some(Console::from_session(server, &session).await), answer)
+    }
+
+    /// A client holding a session opened elsewhere (e.g. after a second-factor step).
+    pub async fn from_session(server: &TestServer, session: &str) -> Console {
         let mut console = Console {
             base: server.base_url.clone(),
-            client,
-            cookies: std::sync::Mutex::new(vec![("ocs_session".to_owned(), session)]),
+            client: client(),
+            cookies: std::sync::Mutex::new(vec![("ocs_session".to_owned(), session.to_owned())]),
             csrf: String::new(),
         };
         let account = console.get("/account/password").await;
         console.csrf = csrf_of(&account.body);
-        (Some(console), answer)
+        console
     }
 
     /// Signs in as the default `admin`/`admin` and picks [`ADMIN_PASSWORD`], as the first

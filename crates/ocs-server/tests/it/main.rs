@@ -15,6 +15,7 @@ mod outage;
 mod real_agents;
 mod replay;
 mod scale_out;
+mod signin;
 
 use std::collections::BTreeMap;
 

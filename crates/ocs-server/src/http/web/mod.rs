@@ -86,7 +86,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Ctx {
     }
 }
 
-/// A signed-in account that may use the console (its password is not pending a change).
+/// A signed-in account that may use the console (its password is not pending a change, and
+/// it has the second factor the console may require).
 pub struct SignedIn {
     /// The account.
     pub viewer: Viewer,
@@ -104,6 +105,9 @@ impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
         };
         if viewer.must_change_password {
             return Err(to("/account/password", ctx.hx));
+        }
+        if viewer.must_enrol_second_factor {
+            return Err(to("/account/totp", ctx.hx));
         }
         Ok(SignedIn { viewer, ctx })
     }
@@ -433,9 +437,9 @@ fn check_origin(headers: &HeaderMap) -> Result<(), &'static str> {
 
 /// Checks the CSRF token of a state-changing request: the `X-CSRF-Token` header, a `csrf`
 /// query parameter (multipart uploads) or a `csrf` form field. The sign-in form has no
-/// session and is checked against its own cookie instead. Returns the body, read if needed.
+/// session and is checked against its own cookie instead (as is its code step). Returns the body, read if needed.
 async fn check_csrf(ctx: &Ctx, parts: &Parts, body: Body) -> Result<Body, Response> {
-    let expected = if parts.uri.path() == "/login" {
+    let expected = if matches!(parts.uri.path(), "/login" | "/login/code") {
         read_cookie(&parts.headers, LOGIN_CSRF_COOKIE).map(str::to_owned)
     } else {
         match &ctx.viewer {
