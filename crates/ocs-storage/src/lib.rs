@@ -12,6 +12,7 @@ mod computers;
 mod dictionaries;
 mod duplicates;
 mod hosts;
+mod integrity;
 mod migrate;
 mod options;
 mod sections;
@@ -38,6 +39,7 @@ pub use computers::{
     SEARCH_FIELDS,
 };
 pub use duplicates::{DuplicateCriteria, MergeSource};
+pub use integrity::IntegrityReport;
 pub use hosts::{HardwareUpdate, HostDetail, HostFilter, HostId, HostState, HostSummary, Page};
 pub use options::OptionRow;
 pub use sections::{SectionChange, SectionData};
@@ -103,6 +105,12 @@ impl StoreError {
             },
             _ => false,
         }
+    }
+
+    /// Whether the database's disk is full (SQLite `SQLITE_FULL`, PostgreSQL `disk_full`):
+    /// nothing was written, and nothing will be until an operator frees space.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(db)) if matches!(db.code().as_deref(), Some("13" | "53100")))
     }
 
     /// Whether the same transaction may simply be run again: PostgreSQL gave up on it because
@@ -356,5 +364,36 @@ pub(crate) mod test_support {
             .unwrap();
         pool.close().await;
         format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_sqlite_database_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("full.db").display());
+        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        // A database that may not grow behaves as one on a full disk.
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
+            .await
+            .unwrap();
+        let long = "x".repeat(64 * 1024);
+        let error = sqlx::query("INSERT INTO hardware (deviceid, description) VALUES ($1, $2)")
+            .bind("full-2024-01-01-00-00-00")
+            .bind(&long)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::Db)
+            .unwrap_err();
+        assert!(error.is_storage_full(), "{error:?}");
+        assert!(!error.is_unavailable());
     }
 }
