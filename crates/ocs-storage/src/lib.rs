@@ -28,7 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use accountinfo::{AccountField, TAG};
@@ -175,6 +175,18 @@ async fn connect(url: &str, options: &StoreOptions) -> Result<(Backend, AnyPool)
     let pool = AnyPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
+        // SQLite ends a transaction by itself on some errors (SQLITE_FULL among them); the
+        // ROLLBACK sqlx then sends fails, sqlx still counts the transaction as open and every
+        // later BEGIN on that connection would fail. Such a connection is replaced instead.
+        .before_acquire(|conn, _meta| {
+            Box::pin(async move {
+                let stuck = conn.is_in_transaction();
+                if stuck {
+                    tracing::warn!("replacing a database connection left inside a failed transaction");
+                }
+                Ok(!stuck)
+            })
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 match backend {
@@ -395,5 +407,43 @@ mod tests {
             .unwrap_err();
         assert!(error.is_storage_full(), "{error:?}");
         assert!(!error.is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn a_transaction_ended_by_sqlite_does_not_spoil_its_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("full.db").display());
+        let options = StoreOptions {
+            max_connections: 1,
+            ..StoreOptions::default()
+        };
+        let store = Store::open(&url, &options).await.unwrap();
+        {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
+                .await
+                .unwrap();
+        }
+        let long = "x".repeat(256 * 1024);
+        let mut tx = store.begin().await.unwrap();
+        let full = sqlx::query("INSERT INTO hardware (deviceid, description) VALUES ($1, $2)")
+            .bind("full-2024-01-01-00-00-00")
+            .bind(&long)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::Db)
+            .unwrap_err();
+        assert!(full.is_storage_full(), "{full:?}");
+        drop(tx);
+        // The only connection was left by SQLite outside the transaction sqlx still counted.
+        for _ in 0..3 {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_host("next-2024-01-01-00-00-00").await.unwrap();
+            tx.rollback().await.unwrap();
+        }
     }
 }

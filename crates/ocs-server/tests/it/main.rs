@@ -9,6 +9,7 @@ mod cli;
 mod compat;
 mod console;
 mod console_admin;
+mod crash;
 mod outage;
 mod real_agents;
 mod replay;
