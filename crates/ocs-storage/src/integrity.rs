@@ -84,7 +84,9 @@ mod tests {
     async fn a_written_device_is_consistent() {
         let (store, _dir) = store().await;
         let mut tx = store.begin().await.unwrap();
-        tx.insert_host("integrity-2024-01-01-00-00-00").await.unwrap();
+        tx.insert_host("integrity-2024-01-01-00-00-00")
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
         let report = store.check_integrity().await.unwrap();
         assert!(report.is_clean(), "{report:?}");

@@ -39,8 +39,8 @@ pub use computers::{
     SEARCH_FIELDS,
 };
 pub use duplicates::{DuplicateCriteria, MergeSource};
-pub use integrity::IntegrityReport;
 pub use hosts::{HardwareUpdate, HostDetail, HostFilter, HostId, HostState, HostSummary, Page};
+pub use integrity::IntegrityReport;
 pub use options::OptionRow;
 pub use sections::{SectionChange, SectionData};
 pub use settings::{DeviceSetting, RegistryQuery};
@@ -182,7 +182,9 @@ async fn connect(url: &str, options: &StoreOptions) -> Result<(Backend, AnyPool)
             Box::pin(async move {
                 let stuck = conn.is_in_transaction();
                 if stuck {
-                    tracing::warn!("replacing a database connection left inside a failed transaction");
+                    tracing::warn!(
+                        "replacing a database connection left inside a failed transaction"
+                    );
                 }
                 Ok(!stuck)
             })

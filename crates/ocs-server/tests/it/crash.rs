@@ -78,6 +78,7 @@ fn fleet(seed: u64, offset: u64, devices: u64, rounds: u32) -> Vec<Device> {
 
 /// One answered (or failed) request.
 #[derive(Debug, Clone)]
+#[allow(dead_code)] // `device` and `round` are read through `Debug`, in failure messages.
 struct Record {
     device: usize,
     round: u32,
@@ -196,7 +197,11 @@ async fn worker(load: Shared, fleet: Arc<Vec<Device>>) {
     }
 }
 
-fn start_load(load: &Shared, fleet: &Arc<Vec<Device>>, concurrency: usize) -> Vec<tokio::task::JoinHandle<()>> {
+fn start_load(
+    load: &Shared,
+    fleet: &Arc<Vec<Device>>,
+    concurrency: usize,
+) -> Vec<tokio::task::JoinHandle<()>> {
     (0..concurrency)
         .map(|_| tokio::spawn(worker(load.clone(), fleet.clone())))
         .collect()
@@ -217,7 +222,10 @@ async fn pause(load: &Shared) {
 }
 
 /// Rows as sorted comparable texts, `column=value` in `columns` order.
-fn rendered(columns: &[(&'static str, FieldKind)], rows: impl Iterator<Item = Vec<String>>) -> Vec<String> {
+fn rendered(
+    columns: &[(&'static str, FieldKind)],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Vec<String> {
     let mut out: Vec<String> = rows
         .map(|values| {
             columns
@@ -265,7 +273,10 @@ fn difference(stored: &HostDetail, inventory: &Inventory) -> Option<String> {
     let mut hardware = inventory.hardware.clone().unwrap_or_default();
     // The service files the address the request came from, when it is one of the device's.
     let peer = "127.0.0.1";
-    if inventory.column_texts("NETWORKS", "IPADDRESS").contains(&peer) {
+    if inventory
+        .column_texts("NETWORKS", "IPADDRESS")
+        .contains(&peer)
+    {
         if let Some(i) = catalogue::HARDWARE.field_index("IPADDR") {
             hardware[i] = ocs_proto::Value::Text(peer.into());
         }
@@ -380,7 +391,11 @@ async fn check_complete(url: &str, fleet: &[Device], load: &Shared) {
     {
         let l = load.lock().unwrap();
         let rounds = fleet[0].rounds.len() as u32;
-        assert!(l.acked.iter().all(|r| *r == rounds), "every inventory acknowledged: {:?}", l.acked);
+        assert!(
+            l.acked.iter().all(|r| *r == rounds),
+            "every inventory acknowledged: {:?}",
+            l.acked
+        );
     }
     let checked = check(url, fleet, load).await;
     assert_eq!(checked.absent, 0);
@@ -409,7 +424,10 @@ async fn sigkill_under_load_leaves_every_inventory_whole_or_absent() {
     let workers = start_load(&load, &fleet, CONCURRENCY);
     let mut seen = Checked::default();
     for (after, delay_ms) in &kills {
-        wait_until(&load, "answers before a kill", |l| l.records.len() >= *after).await;
+        wait_until(&load, "answers before a kill", |l| {
+            l.records.len() >= *after
+        })
+        .await;
         // A few milliseconds later, other inventories are half-way through their transaction.
         tokio::time::sleep(Duration::from_millis(*delay_ms)).await;
         load.lock().unwrap().disrupted = true;
@@ -433,7 +451,10 @@ async fn sigkill_under_load_leaves_every_inventory_whole_or_absent() {
         .iter()
         .filter(|r| r.status != 200 && !(r.status == 0 && r.disrupted))
         .collect();
-    assert!(unexpected.is_empty(), "only kills make requests fail: {unexpected:?}");
+    assert!(
+        unexpected.is_empty(),
+        "only kills make requests fail: {unexpected:?}"
+    );
     let cut = records.iter().filter(|r| r.status == 0).count();
     eprintln!(
         "sigkill: {} requests, {} kills, {cut} cut by a kill, {} of those stored before the kill",
@@ -441,7 +462,10 @@ async fn sigkill_under_load_leaves_every_inventory_whole_or_absent() {
         kills.len(),
         seen.unanswered_but_stored
     );
-    assert!(cut > 0, "the kills interrupted requests in flight: {kills:?}");
+    assert!(
+        cut > 0,
+        "the kills interrupted requests in flight: {kills:?}"
+    );
 }
 
 #[tokio::test]
@@ -461,8 +485,17 @@ async fn postgres_restart_under_load_gives_503s_and_no_partial_inventory() {
     tokio::time::sleep(Duration::from_secs(3)).await;
     cluster.restart().unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while server.request("GET", "/healthz", Vec::new(), &[]).await.status != 200 {
-        assert!(Instant::now() < deadline, "the server did not recover: {}", server.log());
+    while server
+        .request("GET", "/healthz", Vec::new(), &[])
+        .await
+        .status
+        != 200
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not recover: {}",
+            server.log()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let outage_to = load.lock().unwrap().records.len();
@@ -490,8 +523,14 @@ async fn postgres_restart_under_load_gives_503s_and_no_partial_inventory() {
         unexpected.is_empty(),
         "only 200, and 503 while the database was down: {unexpected:?}"
     );
-    let after = records[outage_to..].iter().filter(|r| r.status == 200).count();
-    assert!(after > 0, "inventories succeed again without a server restart");
+    let after = records[outage_to..]
+        .iter()
+        .filter(|r| r.status == 200)
+        .count();
+    assert!(
+        after > 0,
+        "inventories succeed again without a server restart"
+    );
     eprintln!(
         "postgres restart: {} requests, {} answered 503, {} unanswered but stored",
         records.len(),
@@ -537,7 +576,10 @@ impl Drop for Tmpfs {
             .is_ok_and(|s| s.success());
         if !unmounted {
             // Still busy (a process we could not stop): detach it rather than leak it.
-            let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(self.dir.path())
+                .status();
         }
     }
 }
@@ -556,7 +598,9 @@ fn fill(dir: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn full_disk_gives_507_changes_nothing_and_recovers() {
-    let Some(disk) = Tmpfs::mount("8m") else { return };
+    let Some(disk) = Tmpfs::mount("8m") else {
+        return;
+    };
     let database = format!("sqlite:{}", disk.path().join("ocs.db").display());
     let fleet = Arc::new(fleet(29, 2000, 24, 2));
     let server = TestServer::start_on(bin(), &[], Some(database.clone())).unwrap();
@@ -576,8 +620,13 @@ async fn full_disk_gives_507_changes_nothing_and_recovers() {
     let mut refused = 0;
     for (n, d) in fleet.iter().enumerate() {
         let round = load.lock().unwrap().acked[n] + 1;
-        let (status, body) =
-            post(&client, &server.base_url, d.shape, &d.rounds[round as usize - 1].body).await;
+        let (status, body) = post(
+            &client,
+            &server.base_url,
+            d.shape,
+            &d.rounds[round as usize - 1].body,
+        )
+        .await;
         let mut l = load.lock().unwrap();
         l.records.push(Record {
             device: n,
@@ -588,24 +637,42 @@ async fn full_disk_gives_507_changes_nothing_and_recovers() {
         match status {
             200 => l.acked[n] = round,
             507 => {
-                assert!(body.contains("E_STORAGE_FULL"), "the reason is given: {body}");
+                assert!(
+                    body.contains("E_STORAGE_FULL"),
+                    "the reason is given: {body}"
+                );
                 l.attempted[n] = Some(round);
                 refused += 1;
             }
             other => panic!(
                 "a full disk gives 200 or 507, not {other}: {body}\n{}",
-                server.log().lines().filter(|l| !l.contains(" INFO ")).collect::<Vec<_>>().join("\n")
+                server
+                    .log()
+                    .lines()
+                    .filter(|l| !l.contains(" INFO "))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             ),
         }
     }
-    assert!(refused > 0, "the full disk refused inventories: {:?}", load.lock().unwrap().records);
+    assert!(
+        refused > 0,
+        "the full disk refused inventories: {:?}",
+        load.lock().unwrap().records
+    );
     assert!(
         server.log().contains("E_STORAGE_FULL"),
         "the log says why: {}",
         server.log()
     );
     // The process is still serving.
-    assert_eq!(server.request("GET", "/healthz", Vec::new(), &[]).await.status, 200);
+    assert_eq!(
+        server
+            .request("GET", "/healthz", Vec::new(), &[])
+            .await
+            .status,
+        200
+    );
     let prolog = server.send(&prolog_xml(&fleet[0].deviceid)).await;
     assert!(
         prolog.status == 200 || prolog.status == 507,
@@ -619,8 +686,13 @@ async fn full_disk_gives_507_changes_nothing_and_recovers() {
     for (n, d) in fleet.iter().enumerate() {
         let acked = load.lock().unwrap().acked[n];
         for round in acked + 1..=2 {
-            let (status, body) =
-                post(&client, &server.base_url, d.shape, &d.rounds[round as usize - 1].body).await;
+            let (status, body) = post(
+                &client,
+                &server.base_url,
+                d.shape,
+                &d.rounds[round as usize - 1].body,
+            )
+            .await;
             assert_eq!(status, 200, "{body}");
             let mut l = load.lock().unwrap();
             l.acked[n] = round;
