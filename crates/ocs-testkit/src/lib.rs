@@ -358,8 +358,7 @@ impl TestServer {
 
     /// Stops the server and waits for it.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
