@@ -12,6 +12,7 @@ mod computers;
 mod dictionaries;
 mod duplicates;
 mod hosts;
+mod integrity;
 mod migrate;
 mod options;
 mod sections;
@@ -28,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{Any, AnyPool, Executor, Transaction};
+use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use accountinfo::{AccountField, TAG};
@@ -40,6 +41,7 @@ pub use computers::{
 };
 pub use duplicates::{DuplicateCriteria, MergeSource};
 pub use hosts::{HardwareUpdate, HostDetail, HostFilter, HostId, HostState, HostSummary, Page};
+pub use integrity::IntegrityReport;
 pub use options::OptionRow;
 pub use sections::{SectionChange, SectionData};
 pub use settings::{DeviceSetting, RegistryQuery};
@@ -107,6 +109,12 @@ impl StoreError {
         }
     }
 
+    /// Whether the database's disk is full (SQLite `SQLITE_FULL`, PostgreSQL `disk_full`):
+    /// nothing was written, and nothing will be until an operator frees space.
+    pub fn is_storage_full(&self) -> bool {
+        matches!(self, StoreError::Db(sqlx::Error::Database(db)) if matches!(db.code().as_deref(), Some("13" | "53100")))
+    }
+
     /// Whether the same transaction may simply be run again: PostgreSQL gave up on it because
     /// of a concurrent one (serialisation failure or deadlock).
     pub fn is_retryable(&self) -> bool {
@@ -169,6 +177,20 @@ async fn connect(url: &str, options: &StoreOptions) -> Result<(Backend, AnyPool)
     let pool = AnyPoolOptions::new()
         .max_connections(options.max_connections)
         .acquire_timeout(options.acquire_timeout)
+        // SQLite ends a transaction by itself on some errors (SQLITE_FULL among them); the
+        // ROLLBACK sqlx then sends fails, sqlx still counts the transaction as open and every
+        // later BEGIN on that connection would fail. Such a connection is replaced instead.
+        .before_acquire(|conn, _meta| {
+            Box::pin(async move {
+                let stuck = conn.is_in_transaction();
+                if stuck {
+                    tracing::warn!(
+                        "replacing a database connection left inside a failed transaction"
+                    );
+                }
+                Ok(!stuck)
+            })
+        })
         .after_connect(move |conn, _meta| {
             Box::pin(async move {
                 match backend {
@@ -358,5 +380,74 @@ pub(crate) mod test_support {
             .unwrap();
         pool.close().await;
         format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_full_sqlite_database_is_recognised() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("full.db").display());
+        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+        let mut conn = store.pool.acquire().await.unwrap();
+        // A database that may not grow behaves as one on a full disk.
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
+            .await
+            .unwrap();
+        let long = "x".repeat(64 * 1024);
+        let error = sqlx::query("INSERT INTO hardware (deviceid, description) VALUES ($1, $2)")
+            .bind("full-2024-01-01-00-00-00")
+            .bind(&long)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::Db)
+            .unwrap_err();
+        assert!(error.is_storage_full(), "{error:?}");
+        assert!(!error.is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn a_transaction_ended_by_sqlite_does_not_spoil_its_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("full.db").display());
+        let options = StoreOptions {
+            max_connections: 1,
+            ..StoreOptions::default()
+        };
+        let store = Store::open(&url, &options).await.unwrap();
+        {
+            let mut conn = store.pool.acquire().await.unwrap();
+            let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
+                .await
+                .unwrap();
+        }
+        let long = "x".repeat(256 * 1024);
+        let mut tx = store.begin().await.unwrap();
+        let full = sqlx::query("INSERT INTO hardware (deviceid, description) VALUES ($1, $2)")
+            .bind("full-2024-01-01-00-00-00")
+            .bind(&long)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::Db)
+            .unwrap_err();
+        assert!(full.is_storage_full(), "{full:?}");
+        drop(tx);
+        // The only connection was left by SQLite outside the transaction sqlx still counted.
+        for _ in 0..3 {
+            let mut tx = store.begin().await.unwrap();
+            tx.insert_host("next-2024-01-01-00-00-00").await.unwrap();
+            tx.rollback().await.unwrap();
+        }
     }
 }

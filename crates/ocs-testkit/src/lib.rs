@@ -142,6 +142,7 @@ pub struct TestServer {
     child: Child,
     bin: PathBuf,
     database: Option<String>,
+    env: Vec<(String, String)>,
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     /// The data directory (and the server's log file, `server.log`).
@@ -196,24 +197,7 @@ impl TestServer {
         database: Option<String>,
     ) -> anyhow::Result<TestServer> {
         let dir = tempfile::tempdir()?;
-        let log = std::fs::File::create(dir.path().join("server.log"))?;
-        let mut cmd = Command::new(bin);
-        cmd.arg("--data-dir").arg(dir.path());
-        if let Some(url) = &database {
-            cmd.args(["--database", url]);
-        }
-        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
-        cmd.env("OCS_LOG__LEVEL", "info")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = cmd
-            .spawn()
-            .with_context(|| format!("cannot start {}", bin.display()))?;
+        let child = spawn(bin, dir.path(), database.as_deref(), env)?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()?;
@@ -221,20 +205,49 @@ impl TestServer {
             child,
             bin: bin.to_owned(),
             database,
+            env: env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
             base_url: String::new(),
             dir,
             client,
         };
-        server.base_url = server.wait_for_address()?;
+        server.base_url = server.wait_for_address(0)?;
         Ok(server)
     }
 
-    fn wait_for_address(&mut self) -> anyhow::Result<String> {
+    /// Kills the server with SIGKILL, as a crash or the OOM killer would: no graceful
+    /// shutdown, no flush. The data directory and database are kept.
+    pub fn kill(&mut self) {
+        // `Child::kill` sends SIGKILL on Unix.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again (after [`TestServer::kill`]) on the same data directory,
+    /// database and environment; it listens on a new port, so `base_url` changes. The log
+    /// of every run is kept, one after the other, in `server.log`.
+    pub fn restart(&mut self) -> anyhow::Result<()> {
+        self.kill();
+        let logged = self.log().len();
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.child = spawn(&self.bin, self.dir.path(), self.database.as_deref(), &env)?;
+        self.base_url = self.wait_for_address(logged)?;
+        Ok(())
+    }
+
+    /// The address the server logs once it listens, looked for after byte `from` of the log.
+    fn wait_for_address(&mut self, from: usize) -> anyhow::Result<String> {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             let log = self.log();
-            if let Some(at) = log.find("listening on http://") {
-                let rest = &log[at + "listening on ".len()..];
+            if let Some(at) = log.get(from..).and_then(|l| l.find("listening on http://")) {
+                let rest = &log[from + at + "listening on ".len()..];
                 let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
                 return Ok(rest[..end].to_owned());
             }
@@ -350,8 +363,7 @@ impl TestServer {
 
     /// Stops the server and waits for it.
     pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -359,6 +371,35 @@ impl Drop for TestServer {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts `bin serve` on `dir`, appending its output to `dir/server.log`.
+fn spawn(
+    bin: &Path,
+    dir: &Path,
+    database: Option<&str>,
+    env: &[(&str, &str)],
+) -> anyhow::Result<Child> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))?;
+    let mut cmd = Command::new(bin);
+    cmd.arg("--data-dir").arg(dir);
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    cmd.env("OCS_LOG__LEVEL", "info")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn()
+        .with_context(|| format!("cannot start {}", bin.display()))
 }
 
 /// A failed request becomes status 0 with the error as body, so the test's assertion on the

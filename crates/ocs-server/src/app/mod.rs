@@ -99,6 +99,10 @@ pub enum AppError {
     /// The database is unreachable or saturated (503).
     #[error("database unavailable: {0}")]
     Unavailable(StoreError),
+    /// The database's disk is full (507): the request changed nothing, and writes resume by
+    /// themselves once an operator frees space.
+    #[error("database disk full: {0}")]
+    StorageFull(StoreError),
     /// The database aborted the transaction because of a concurrent one; running it again
     /// may succeed (503 once retries are exhausted).
     #[error("database conflict: {0}")]
@@ -133,6 +137,7 @@ impl AppError {
             AppError::TooManyRequests(_) => "E_RATE_LIMITED",
             AppError::NotFound(_) => "E_NOT_FOUND",
             AppError::Unavailable(_) => "E_DB_UNAVAILABLE",
+            AppError::StorageFull(_) => "E_STORAGE_FULL",
             AppError::Conflict(_) => "E_DB_CONFLICT",
             AppError::Timeout(_) => "E_TIMEOUT",
             AppError::Overloaded(_) => "E_BUSY",
@@ -150,6 +155,7 @@ impl AppError {
             AppError::TooLarge { .. } => 413,
             AppError::TooManyRequests(_) => 429,
             AppError::Internal(_) => 500,
+            AppError::StorageFull(_) => 507,
             AppError::Unavailable(_)
             | AppError::Conflict(_)
             | AppError::Timeout(_)
@@ -171,6 +177,9 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => AppError::NotFound(format!("{what} not found")),
+            // Before `is_unavailable`: PostgreSQL's disk_full is in its "insufficient
+            // resources" class, but waiting a little will not help.
+            e if e.is_storage_full() => AppError::StorageFull(e),
             e if e.is_unavailable() => AppError::Unavailable(e),
             e if e.is_retryable() => AppError::Conflict(e),
             e => AppError::Internal(e.to_string()),

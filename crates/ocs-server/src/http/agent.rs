@@ -208,7 +208,7 @@ fn reply_response(reply: AgentReply, encoding: ocs_proto::BodyEncoding) -> Respo
 fn error_response(error: &AppError) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let text = match error {
-        AppError::Internal(_) | AppError::Unavailable(_) => format!(
+        AppError::Internal(_) | AppError::Unavailable(_) | AppError::StorageFull(_) => format!(
             "{status}: the server could not handle the request ({})\n",
             error.code()
         ),

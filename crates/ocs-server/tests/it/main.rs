@@ -11,6 +11,7 @@ mod console;
 mod console_admin;
 mod cve;
 mod hardening;
+mod crash;
 mod outage;
 mod real_agents;
 mod replay;

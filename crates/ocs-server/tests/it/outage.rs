@@ -8,7 +8,9 @@ use std::time::{Duration, Instant};
 
 use ocs_testkit::{create_pg_database, in_ci, inventory_xml, PgCluster, TestServer};
 
-fn cluster() -> Option<PgCluster> {
+/// A private cluster this test may stop (shared with `crash`): `None` (with a notice) when
+/// PostgreSQL is not installed outside CI, a failure under CI.
+pub(crate) fn cluster() -> Option<PgCluster> {
     match PgCluster::start() {
         Ok(c) => Some(c),
         Err(e) if in_ci() => panic!("cannot start a private PostgreSQL cluster: {e:#}"),
