@@ -344,6 +344,15 @@ impl Store {
         })
     }
 
+    /// Whether the database answers (health checks): one trivial statement, whatever the
+    /// size of the fleet.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Number of stored devices.
     pub async fn count_hosts(&self) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM hardware")

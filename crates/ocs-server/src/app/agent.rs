@@ -156,6 +156,36 @@ async fn dispatch(
     }
 }
 
+/// GET and the other methods, with the original's statuses.
+pub async fn refusal_of_method(state: &AppState, method: &str, sub_path: Option<&str>) -> AppError {
+    if method != "GET" {
+        return AppError::Forbidden {
+            code: "E_METHOD",
+            message: format!("{method} is not part of the agent protocol (use POST)"),
+        };
+    }
+    let options = match Options::load(&state.store).await {
+        Ok(o) => o,
+        Err(e) => return e,
+    };
+    match sub_path.map(|p| p.split('/').next().unwrap_or_default()) {
+        Some("deploy") if !options.on("DEPLOY") => AppError::Forbidden {
+            code: "E_DEPLOY_OFF",
+            message: "DEPLOY is off".into(),
+        },
+        Some("deploy") => AppError::bad_request("E_NO_SUCH_FILE", "no such deploy file"),
+        Some("update") if !options.on("UPDATE") => AppError::Forbidden {
+            code: "E_UPDATE_OFF",
+            message: "UPDATE is off".into(),
+        },
+        Some("update") => AppError::NotFound("agent self-update is not supported".into()),
+        _ => AppError::bad_request(
+            "E_METHOD",
+            "agents POST to this URL; GET is not part of the protocol",
+        ),
+    }
+}
+
 /// Maps a body decoding failure to its status.
 pub fn codec_error(e: CodecError) -> AppError {
     match e {

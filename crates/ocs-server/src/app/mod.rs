@@ -11,6 +11,7 @@ pub mod capacities;
 pub mod computers;
 pub mod csv_export;
 pub mod files;
+pub mod health;
 pub mod i18n;
 pub mod import;
 pub mod intake;

@@ -13,8 +13,7 @@ use axum::Router;
 use ocs_proto::codec::encode_body;
 use ocs_proto::useragent;
 
-use crate::app::agent::{handle, AgentMeta, AgentReply};
-use crate::app::options::Options;
+use crate::app::agent::{handle, refusal_of_method, AgentMeta, AgentReply};
 use crate::app::{AppError, AppState};
 
 /// Routes of the agent endpoint (Apache mapped the handler on the path and everything below).
@@ -65,7 +64,7 @@ async fn endpoint(
         https: false,
     };
     if method != Method::POST {
-        let error = get_error(&state, &method, sub_path.as_deref()).await;
+        let error = refusal_of_method(&state, method.as_str(), sub_path.as_deref()).await;
         log_refusal(&meta, None, None, &error, started);
         return error_response(&error);
     }
@@ -135,36 +134,6 @@ fn too_large(limit: usize) -> AppError {
     AppError::TooLarge {
         code: "E_BODY_TOO_LARGE",
         message: format!("request body over {limit} bytes"),
-    }
-}
-
-/// GET and the other methods, with the original's statuses.
-async fn get_error(state: &AppState, method: &Method, sub_path: Option<&str>) -> AppError {
-    if *method != Method::GET {
-        return AppError::Forbidden {
-            code: "E_METHOD",
-            message: format!("{method} is not part of the agent protocol (use POST)"),
-        };
-    }
-    let options = match Options::load(&state.store).await {
-        Ok(o) => o,
-        Err(e) => return e,
-    };
-    match sub_path.map(|p| p.split('/').next().unwrap_or_default()) {
-        Some("deploy") if !options.on("DEPLOY") => AppError::Forbidden {
-            code: "E_DEPLOY_OFF",
-            message: "DEPLOY is off".into(),
-        },
-        Some("deploy") => AppError::bad_request("E_NO_SUCH_FILE", "no such deploy file"),
-        Some("update") if !options.on("UPDATE") => AppError::Forbidden {
-            code: "E_UPDATE_OFF",
-            message: "UPDATE is off".into(),
-        },
-        Some("update") => AppError::NotFound("agent self-update is not supported".into()),
-        _ => AppError::bad_request(
-            "E_METHOD",
-            "agents POST to this URL; GET is not part of the protocol",
-        ),
     }
 }
 

@@ -28,7 +28,7 @@ pub fn router(state: AppState) -> Router {
 
 /// Liveness and database reachability, for load balancers.
 async fn healthz_get(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.store.count_hosts().await {
+    match crate::app::health::check(&state).await {
         Ok(_) => (StatusCode::OK, "ok\n"),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
