@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod agent;
+pub mod agent_auth;
 pub mod api;
 pub mod auth;
 pub mod capacities;
@@ -32,6 +33,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     /// Time source.
     pub clock: Arc<dyn Clock>,
+    /// Agent authentication: verified credentials and the bound on argon2 work.
+    pub agent_auth: Arc<agent_auth::AgentAuth>,
+    /// When each API token's use was last recorded by this process.
+    pub token_uses: Arc<api::TokenUses>,
 }
 
 /// Where services get "now" from, so tests can fix it.

@@ -14,6 +14,7 @@ use ocs_proto::codec::encode_body;
 use ocs_proto::useragent;
 
 use crate::app::agent::{handle, AgentMeta, AgentReply};
+use crate::app::agent_auth;
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};
 
@@ -54,7 +55,7 @@ async fn endpoint(
     sub_path: Option<String>,
 ) -> Response {
     let started = Instant::now();
-    let meta = AgentMeta {
+    let mut meta = AgentMeta {
         peer: client_ip(&headers, addr.ip(), state.config.agents.trust_forwarded_for),
         user_agent: useragent::sanitise(
             headers
@@ -63,11 +64,20 @@ async fn endpoint(
                 .unwrap_or_default(),
         ),
         https: false,
+        agent_user: None,
     };
     if method != Method::POST {
         let error = get_error(&state, &method, sub_path.as_deref()).await;
         log_refusal(&meta, None, None, &error, started);
         return error_response(&error);
+    }
+    // Before the body is read: refused agents cost nothing more.
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    match agent_auth::authenticate(&state, authorization, meta.peer).await {
+        Ok(user) => meta.agent_user = user,
+        Err(error) => return challenge(&state, &meta, &error, started),
     }
     let limit = state.config.limits.max_body_bytes;
     let declared = headers
@@ -191,6 +201,23 @@ fn reply_response(reply: AgentReply, encoding: ocs_proto::BodyEncoding) -> Respo
         HeaderValue::from_static("application/x-compressed"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// A refused authentication: 401 with the Basic challenge (the service logged why), or
+/// another refusal, logged here.
+fn challenge(state: &AppState, meta: &AgentMeta, error: &AppError, started: Instant) -> Response {
+    let mut response = error_response(error);
+    if error.status() != 401 {
+        log_refusal(meta, None, None, error, started);
+        return response;
+    }
+    let realm = format!("Basic realm=\"{}\"", state.config.agents.auth.realm);
+    if let Ok(value) = HeaderValue::from_str(&realm) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
     response
 }
 
