@@ -140,7 +140,7 @@ impl AgentAuthConfig {
                 );
             }
             if crate::app::agent_auth::is_phc(password)
-                && argon2::PasswordHash::new(password).is_err()
+                && !argon2::PasswordHash::new(password).is_ok_and(|h| h.hash.is_some())
             {
                 bail!("agents.auth.users.{name}: not a valid argon2 PHC string");
             }

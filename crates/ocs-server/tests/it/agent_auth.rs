@@ -346,8 +346,11 @@ impl WriteBlock {
                 "BEGIN; LOCK TABLE api_tokens IN SHARE MODE; SELECT pg_sleep(120); COMMIT;",
             ])
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
+        // Made first, so that the lock holder is stopped (on drop) whatever happens next.
+        let block = WriteBlock::Postgres(url.clone(), child);
         for _ in 0..200 {
             let out = std::process::Command::new("psql")
                 .arg(&url)
@@ -355,7 +358,7 @@ impl WriteBlock {
                 .output()
                 .unwrap();
             if String::from_utf8_lossy(&out.stdout).trim() == "1" {
-                return WriteBlock::Postgres(url, child);
+                return block;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
