@@ -1,4 +1,4 @@
-//! The command line: `serve`, `config show`, `options`, `token`, `import`.
+//! The command line: `serve`, `config show`, `options`, `token`, `agent-user`, `import`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use ocs_storage::{Store, StoreOptions};
 
 use crate::app::options::{self, definition, validate, Kind, OPTIONS};
-use crate::app::{api, import, AppState, SystemClock};
+use crate::app::{agent_auth, api, import, AppState, SystemClock};
 use crate::config::{Config, Overrides, OPTION_ENV_PREFIX};
 
 /// OCS Inventory NG server: inventory agents, API and console in one binary.
@@ -56,6 +56,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         command: TokenCommand,
+    },
+    /// Manage agent credentials kept in the database (HTTP Basic on /ocsinventory).
+    AgentUser {
+        #[command(subcommand)]
+        command: AgentUserCommand,
     },
     /// Import .ocs or .xml inventory files (or directories of them) into the database.
     Import {
@@ -107,6 +112,33 @@ enum TokenCommand {
     /// Delete a token.
     Delete {
         /// Its name.
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AgentUserCommand {
+    /// Create an agent credential (the password comes from --password-file, or the first line of standard input).
+    Add {
+        /// User name the agents send.
+        name: String,
+        /// File whose first line is the password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// Change the password of an agent credential; devices bound to it stay bound.
+    Passwd {
+        /// User name.
+        name: String,
+        /// File whose first line is the password.
+        #[arg(long, value_name = "FILE")]
+        password_file: Option<PathBuf>,
+    },
+    /// List agent credentials: name, where defined, devices bound (never passwords).
+    List,
+    /// Delete an agent credential and release its devices (the next authenticated inventory claims them).
+    Delete {
+        /// User name.
         name: String,
     },
 }
@@ -169,6 +201,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = open(config, &env).await?;
             token_command(&state, command).await
         }
+        Command::AgentUser { command } => {
+            let state = open(config, &env).await?;
+            agent_user_command(&state, command).await
+        }
         Command::Import { paths } => {
             let files = import::collect(&paths).map_err(anyhow::Error::msg)?;
             if files.is_empty() {
@@ -229,6 +265,8 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
         config: Arc::new(config),
         clock: Arc::new(SystemClock),
         password_permits: crate::app::auth::password_hashing_permits(),
+        agent_auth: Arc::default(),
+        token_uses: Arc::default(),
     };
     if crate::app::auth::ensure_default_admin(&state).await? {
         tracing::warn!(
@@ -359,6 +397,77 @@ async fn token_command(state: &AppState, command: TokenCommand) -> anyhow::Resul
                 bail!("no token named {name:?}");
             }
             println!("deleted {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of `file`, or of standard input.
+fn read_password(file: Option<&std::path::Path>, name: &str) -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let mut line = String::new();
+    match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            line = text.lines().next().unwrap_or_default().to_owned();
+        }
+        None => {
+            let stdin = std::io::stdin();
+            if stdin.is_terminal() {
+                eprint!("Password for agent user {name} (shown as typed; --password-file avoids that): ");
+            }
+            stdin.lock().read_line(&mut line)?;
+        }
+    }
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn agent_user_command(
+    state: &AppState,
+    command: AgentUserCommand,
+) -> anyhow::Result<ExitCode> {
+    let auth = &state.config.agents.auth;
+    match command {
+        AgentUserCommand::Add {
+            name,
+            password_file,
+        } => {
+            let password = read_password(password_file.as_deref(), &name)?;
+            agent_auth::add_user(state, &name, &password).await?;
+            println!("agent user {name} added");
+            if !auth.enabled() {
+                eprintln!("note: agent authentication is off; set agents.auth.required = true (or OCS_AGENTS__AUTH__REQUIRED=true) to enforce it");
+            }
+        }
+        AgentUserCommand::Passwd {
+            name,
+            password_file,
+        } => {
+            let password = read_password(password_file.as_deref(), &name)?;
+            agent_auth::set_password(state, &name, &password).await?;
+            println!(
+                "password of agent user {name} changed (running servers accept the old one for up to {} s)",
+                auth.cache_secs
+            );
+        }
+        AgentUserCommand::List => {
+            for line in agent_auth::list_users(state).await? {
+                println!(
+                    "{}\t{}\t{} bound device(s)\tcreated {}",
+                    line.name,
+                    line.source,
+                    line.bound_devices,
+                    line.created_at.map_or("-".to_owned(), |t| t.to_string())
+                );
+            }
+        }
+        AgentUserCommand::Delete { name } => {
+            let released = agent_auth::delete_user(state, &name).await?;
+            println!("deleted agent user {name}; {released} device(s) released");
+            if auth.users.contains_key(&name) {
+                eprintln!("note: {name} is also defined in the configuration file, which still accepts it");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -99,6 +99,82 @@ pub struct AgentsConfig {
     /// `X-Forwarded-Proto` are believed when `trust_forwarded_for` is on: the client is the
     /// right-most address of the chain that is not one of them.
     pub trusted_proxies: Vec<String>,
+    /// HTTP Basic authentication of agents on `/ocsinventory`.
+    pub auth: AgentAuthConfig,
+}
+
+/// HTTP Basic authentication of agents (`[agents.auth]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentAuthConfig {
+    /// Refuse agent requests without valid credentials (also implied by `users`). Needed to
+    /// enforce credentials kept only in the database (`ocs-server agent-user add`).
+    pub required: bool,
+    /// Realm of the `WWW-Authenticate` challenge; the OCS Unix agent must be given the same
+    /// (`--realm`).
+    pub realm: String,
+    /// A device, once inventoried, may only be replaced, merged or updated by requests with
+    /// the agent user that first stored it.
+    pub bind_devices: bool,
+    /// User name → password, in clear or as an argon2 PHC string (`$argon2id$…`).
+    pub users: BTreeMap<String, String>,
+    /// Seconds a verified `Authorization` header is remembered, so that a fleet does not pay
+    /// one argon2 verification per request (0: verify every time).
+    pub cache_secs: u64,
+}
+
+impl Default for AgentAuthConfig {
+    fn default() -> Self {
+        AgentAuthConfig {
+            required: false,
+            realm: "OCS Inventory NG".into(),
+            bind_devices: false,
+            users: BTreeMap::new(),
+            cache_secs: 60,
+        }
+    }
+}
+
+impl AgentAuthConfig {
+    /// Whether agents must authenticate.
+    pub fn enabled(&self) -> bool {
+        self.required || !self.users.is_empty()
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.realm.is_empty()
+            || self.realm.len() > 100
+            || self
+                .realm
+                .chars()
+                .any(|c| c == '"' || c == '\\' || !c.is_ascii() || c.is_ascii_control())
+        {
+            bail!("agents.auth.realm must be 1 to 100 ASCII characters without quotes, backslashes or control characters");
+        }
+        if self.bind_devices && !self.enabled() {
+            bail!("agents.auth.bind_devices needs agent authentication: set agents.auth.required = true or list agents.auth.users");
+        }
+        if self.cache_secs > 3600 {
+            bail!("agents.auth.cache_secs is at most 3600");
+        }
+        for (name, password) in &self.users {
+            if let Some(problem) = crate::app::agent_auth::name_problem(name) {
+                bail!("agents.auth.users: {name:?}: {problem}");
+            }
+            if password.is_empty() || password.len() > crate::app::agent_auth::MAX_PASSWORD_LEN {
+                bail!(
+                    "agents.auth.users.{name}: the password must be 1 to {} bytes",
+                    crate::app::agent_auth::MAX_PASSWORD_LEN
+                );
+            }
+            if crate::app::agent_auth::is_phc(password)
+                && !argon2::PasswordHash::new(password).is_ok_and(|h| h.hash.is_some())
+            {
+                bail!("agents.auth.users.{name}: not a valid argon2 PHC string");
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Logging.
@@ -165,6 +241,7 @@ impl Default for AgentsConfig {
             trust_forwarded_for: false,
             // A proxy on the same host is the common case; others must be listed.
             trusted_proxies: vec!["127.0.0.0/8".into(), "::1".into()],
+            auth: AgentAuthConfig::default(),
         }
     }
 }
@@ -285,6 +362,7 @@ impl Config {
                 bail!("agents.trusted_proxies: {proxy:?} is not an IP address or CIDR range");
             }
         }
+        self.agents.auth.validate()?;
         Ok(())
     }
 
@@ -311,6 +389,9 @@ impl Config {
         let mut shown = self.clone();
         shown.database_url = mask_url(&self.effective_database_url());
         shown.database_read_url = mask_url(&self.database_read_url);
+        for password in shown.agents.auth.users.values_mut() {
+            *password = "***".into();
+        }
         Ok(toml::to_string_pretty(&shown)?)
     }
 }
@@ -490,6 +571,63 @@ mod tests {
             &Overrides::default()
         )
         .is_err());
+    }
+
+    #[test]
+    fn agent_auth_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("server.toml");
+        let phc = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$0lZ0E9bVYtJp2Xm8ZQ3m1C5cG1KZ3tq0uI1C4o2m1Uo";
+        std::fs::write(
+            &file,
+            format!("[agents.auth]\nrealm = \"Paris agents\"\nbind_devices = true\n[agents.auth.users]\nparis = \"clear-secret\"\nlyon = \"{phc}\"\n"),
+        )
+        .unwrap();
+        let (c, _) = Config::load(Some(&file), &[], &Overrides::default()).unwrap();
+        assert!(c.agents.auth.enabled() && c.agents.auth.bind_devices);
+        assert_eq!(c.agents.auth.realm, "Paris agents");
+        let shown = c.to_masked_toml().unwrap();
+        assert!(
+            !shown.contains("clear-secret") && !shown.contains("argon2id"),
+            "{shown}"
+        );
+        assert!(shown.contains("paris = \"***\""), "{shown}");
+
+        let (c, _) = Config::load(
+            None,
+            &env(&[
+                ("OCS_AGENTS__AUTH__REQUIRED", "true"),
+                ("OCS_AGENTS__AUTH__BIND_DEVICES", "true"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert!(
+            c.agents.auth.enabled(),
+            "required alone enables it (database users)"
+        );
+
+        let refused = |toml: &str| {
+            std::fs::write(&file, toml).unwrap();
+            Config::load(Some(&file), &[], &Overrides::default()).is_err()
+        };
+        assert!(
+            refused("[agents.auth]\nbind_devices = true\n"),
+            "binding without authentication"
+        );
+        assert!(
+            refused("[agents.auth]\nrealm = \"a\\\"b\"\n"),
+            "quote in the realm"
+        );
+        assert!(
+            refused("[agents.auth.users]\n\"a:b\" = \"secret\"\n"),
+            "colon in a name"
+        );
+        assert!(
+            refused("[agents.auth.users]\nparis = \"$argon2id$broken\"\n"),
+            "bad PHC string"
+        );
+        assert!(refused("[agents.auth]\nno_such = 1\n"), "unknown key");
     }
 
     #[test]

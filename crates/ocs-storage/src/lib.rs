@@ -7,6 +7,7 @@
 //! from the static section catalogue and bound parameters, never from request text.
 
 mod accountinfo;
+mod agent_auth;
 mod capacities;
 mod computers;
 mod dictionaries;
@@ -33,6 +34,7 @@ use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use accountinfo::{AccountField, TAG};
+pub use agent_auth::AgentUserRecord;
 pub use capacities::{NotifyOutcome, SnmpOutcome};
 pub use computers::{
     like_exact, list_column, search_field, Cell, Column, ComputerQuery, ComputerRow, Criterion,

@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_signin.sql"),
         postgres: include_str!("../migrations/postgres/0004_signin.sql"),
     },
+    Migration {
+        version: 5,
+        description: "agent authentication",
+        sqlite: include_str!("../migrations/sqlite/0005_agent_auth.sql"),
+        postgres: include_str!("../migrations/postgres/0005_agent_auth.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting
@@ -131,7 +137,9 @@ mod tests {
             .fetch_one(&again.pool)
             .await
             .unwrap();
-        assert_eq!(n, super::latest_version());
+        // Counted, not compared with the newest version: numbers are reserved per branch, so
+        // a tree may have gaps.
+        assert_eq!(n, i64::try_from(super::MIGRATIONS.len()).unwrap());
     }
 }
 

@@ -31,14 +31,31 @@ impl Store {
         Ok(())
     }
 
-    /// The token with this digest, recording its use.
-    pub async fn use_token(&self, digest: &str, now: i64) -> Result<Option<TokenRecord>> {
-        let row = sqlx::query_as("UPDATE api_tokens SET last_used_at = $2 WHERE token_hash = $1 RETURNING id, name, created_at, last_used_at")
-            .bind(digest)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row)
+    /// The token with this digest (read-only: checking a token never takes the write path,
+    /// so a flood of unknown tokens costs one indexed read each).
+    pub async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>> {
+        Ok(sqlx::query_as(
+            "SELECT id, name, created_at, last_used_at FROM api_tokens WHERE token_hash = $1",
+        )
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Records a use of a token unless one was recorded at or after `unless_since`; returns
+    /// whether the row was written.
+    pub async fn touch_token(&self, id: i64, now: i64, unless_since: i64) -> Result<bool> {
+        Ok(sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 \
+             AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(id)
+        .bind(now)
+        .bind(unless_since)
+        .execute(&self.pool)
+        .await?
+        .rows_affected()
+            > 0)
     }
 
     /// Every token.
@@ -58,5 +75,38 @@ impl Store {
             .await?
             .rows_affected()
             > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::store;
+
+    #[tokio::test]
+    async fn tokens_are_found_without_writing_and_touched_at_most_once_per_window() {
+        let (store, _dir) = store().await;
+        store.insert_token("ci", "digest-1", 100).await.unwrap();
+        assert_eq!(store.find_token("digest-unknown").await.unwrap(), None);
+        let token = store.find_token("digest-1").await.unwrap().unwrap();
+        assert_eq!(token.last_used_at, None);
+        assert!(store.touch_token(token.id, 200, 140).await.unwrap());
+        assert!(
+            !store.touch_token(token.id, 230, 170).await.unwrap(),
+            "used at 200, within the window starting at 170"
+        );
+        assert_eq!(
+            store
+                .find_token("digest-1")
+                .await
+                .unwrap()
+                .unwrap()
+                .last_used_at,
+            Some(200)
+        );
+        assert!(store.touch_token(token.id, 300, 240).await.unwrap());
+        assert_eq!(
+            store.list_tokens().await.unwrap()[0].last_used_at,
+            Some(300)
+        );
     }
 }

@@ -9,7 +9,7 @@ use ocs_proto::{BodyEncoding, CodecError, XmlError};
 
 use crate::app::intake::Prepared;
 use crate::app::options::Options;
-use crate::app::{capacities, inventory, prolog, AppError, AppState};
+use crate::app::{agent_auth, capacities, inventory, prolog, AppError, AppState};
 
 /// Who is asking.
 #[derive(Debug, Clone)]
@@ -20,6 +20,9 @@ pub struct AgentMeta {
     pub user_agent: String,
     /// Whether the request came over HTTPS.
     pub https: bool,
+    /// The authenticated agent user (`agents.auth`); `None` when authentication is off, or
+    /// for a local import by an administrator.
+    pub agent_user: Option<String>,
 }
 
 /// A successful answer.
@@ -130,6 +133,13 @@ async fn dispatch(
         raw,
         xml: &prepared.xml,
     };
+    agent_auth::check_device(
+        state,
+        meta,
+        request.query.as_str(),
+        request.deviceid.as_deref(),
+    )
+    .await?;
     match request.query {
         Query::Prolog => {
             let (reply, detail) = prolog::prolog(state, options, meta, request).await?;
@@ -143,7 +153,7 @@ async fn dispatch(
         Query::Download => capacities::download(state, request)
             .await
             .map(|d| (AgentReply::Empty, d)),
-        Query::Notify => capacities::notify(state, request)
+        Query::Notify => capacities::notify(state, meta, request)
             .await
             .map(|d| (AgentReply::Empty, d)),
         Query::Snmp => capacities::snmp(state, options, request, source)

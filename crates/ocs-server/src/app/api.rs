@@ -1,4 +1,11 @@
 //! The read-only JSON API: token authentication and the computer queries behind it.
+//!
+//! Checking a token is read-only: an unknown token is refused after one indexed read (or
+//! none, when it cannot be a token at all), and a valid token's `last_used_at` is written at
+//! most once a minute, so API traffic, bogus or not, does not queue on the write path.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
 
 use rand::RngCore;
 use sha2::{Digest, Sha256};
@@ -9,6 +16,36 @@ use crate::app::{AppError, AppState};
 
 /// Largest page the API serves.
 pub const MAX_PER_PAGE: u32 = 1000;
+
+/// A token's use is recorded at most this often.
+pub const TOUCH_EVERY_SECS: i64 = 60;
+
+/// When this process last recorded each token's use, so that a burst of requests with one
+/// token writes once, not once per request that saw an old `last_used_at`.
+#[derive(Debug, Default)]
+pub struct TokenUses(Mutex<HashMap<i64, i64>>);
+
+impl TokenUses {
+    /// Whether the use of token `id` at `now` is to be recorded (and notes that it is).
+    fn due(&self, id: i64, now: i64) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.get(&id).is_some_and(|at| now - at < TOUCH_EVERY_SECS) {
+            return false;
+        }
+        if seen.len() > 10_000 {
+            seen.clear();
+        }
+        seen.insert(id, now);
+        true
+    }
+}
+
+/// Whether a string has the shape [`new_token`] gives every token.
+fn token_shaped(token: &str) -> bool {
+    token
+        .strip_prefix("ocs_")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
 
 /// A fresh random token (256 bits), shown once.
 pub fn new_token() -> String {
@@ -58,11 +95,30 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Toke
                     .into(),
             )
         })?;
-    state
+    let unknown = || AppError::Unauthorized("unknown token".into());
+    if !token_shaped(token) {
+        return Err(unknown());
+    }
+    let record = state
         .store
-        .use_token(&digest(token), state.clock.now())
+        .find_token(&digest(token))
         .await?
-        .ok_or_else(|| AppError::Unauthorized("unknown token".into()))
+        .ok_or_else(unknown)?;
+    let now = state.clock.now();
+    let recorded_lately = record
+        .last_used_at
+        .is_some_and(|at| now - at < TOUCH_EVERY_SECS);
+    if !recorded_lately && state.token_uses.due(record.id, now) {
+        // Bookkeeping only: a busy write path must not fail a read-only request.
+        if let Err(e) = state
+            .store
+            .touch_token(record.id, now, now - TOUCH_EVERY_SECS)
+            .await
+        {
+            tracing::warn!(token = record.name, error = %e, "could not record the token's use");
+        }
+    }
+    Ok(record)
 }
 
 /// A page of computers.
@@ -96,4 +152,26 @@ pub async fn list_computers(
 /// One computer with every stored section.
 pub async fn computer(state: &AppState, id: i64) -> Result<HostDetail, AppError> {
     Ok(state.store.get_host(HostId(id)).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_shape() {
+        assert!(token_shaped(&new_token()));
+        assert!(!token_shaped("ocs_wrong"));
+        assert!(!token_shaped(&format!("ocs_{}", "g".repeat(64))));
+        assert!(!token_shaped(&"a".repeat(68)));
+    }
+
+    #[test]
+    fn uses_are_recorded_once_a_minute() {
+        let uses = TokenUses::default();
+        assert!(uses.due(1, 1000));
+        assert!(!uses.due(1, 1059));
+        assert!(uses.due(2, 1059), "per token");
+        assert!(uses.due(1, 1060));
+    }
 }

@@ -4,6 +4,8 @@
 
 use ocs_proto::request::AgentRequest;
 
+use crate::app::agent::AgentMeta;
+use crate::app::agent_auth::Binding;
 use crate::app::files;
 use crate::app::inventory::Source;
 use crate::app::options::Options;
@@ -49,7 +51,11 @@ pub async fn download(state: &AppState, request: &AgentRequest) -> Result<String
 }
 
 /// A Windows agent's IP change.
-pub async fn notify(state: &AppState, request: &AgentRequest) -> Result<String, AppError> {
+pub async fn notify(
+    state: &AppState,
+    meta: &AgentMeta,
+    request: &AgentRequest,
+) -> Result<String, AppError> {
     let notify = request.notify();
     if notify.kind != "IP" {
         return Ok(format!("NOTIFY type {:?} not handled", notify.kind));
@@ -59,6 +65,9 @@ pub async fn notify(state: &AppState, request: &AgentRequest) -> Result<String, 
     let Some(host) = tx.lock_host(deviceid).await? else {
         return Ok("NOTIFY for unknown device ignored".into());
     };
+    Binding::of(state, meta)
+        .check(&mut tx, host.id, "NOTIFY")
+        .await?;
     let outcome = tx
         .notify_ip(host.id, &notify.ifaces, notify.hardware_ipaddr.as_deref())
         .await?;

@@ -124,6 +124,7 @@ pub async fn import_bytes(state: &AppState, raw: &[u8]) -> Result<Imported, AppE
         peer: IpAddr::V4(Ipv4Addr::LOCALHOST),
         user_agent: IMPORT_USER_AGENT.into(),
         https: false,
+        agent_user: None,
     };
     let inventory = prepared.inventory()?;
     let done = ingest(

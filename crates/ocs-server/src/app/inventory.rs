@@ -14,6 +14,7 @@ use ocs_proto::useragent;
 use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, MergeSource, WriteTx, TAG};
 
 use crate::app::agent::AgentMeta;
+use crate::app::agent_auth::Binding;
 use crate::app::options::Options;
 use crate::app::{files, AppError, AppState};
 
@@ -54,6 +55,10 @@ pub async fn ingest(
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let existing = tx.lock_host(&inv.deviceid).await?;
+    let binding = Binding::of(state, meta);
+    if let Some(h) = &existing {
+        binding.check(&mut tx, h.id, "INVENTORY").await?;
+    }
 
     if options.on("INVENTORY_SESSION_ONLY") && !is_trusted(meta.peer, options.text("TRUSTED_IP")) {
         let opened = tx.prolog_session(&inv.deviceid).await?;
@@ -119,7 +124,8 @@ pub async fn ingest(
     let discovered = store_ipdiscover(&mut tx, options, meta, id, inv, now).await?;
     tx.close_prolog_session(&inv.deviceid).await?;
 
-    let merged = merge_duplicates(&mut tx, options, id, inv, now).await?;
+    let merged = merge_duplicates(&mut tx, options, &binding, id, inv, now).await?;
+    binding.claim(&mut tx, id, now).await?;
     let reply = account_reply(&mut tx, id, inv, !created || merged > 0).await?;
     tx.commit().await?;
 
@@ -275,6 +281,7 @@ async fn store_ipdiscover(
 async fn merge_duplicates(
     tx: &mut WriteTx,
     options: &Options,
+    binding: &Binding<'_>,
     id: HostId,
     inv: &Inventory,
     now: i64,
@@ -288,6 +295,7 @@ async fn merge_duplicates(
     let mut merged = 0;
     if let Some(old) = &inv.old_deviceid {
         if let Some(old) = tx.find_host(old).await?.filter(|h| h.id != id) {
+            binding.check(tx, old.id, "OLD_DEVICEID takeover").await?;
             if tx.merge_host(old.id, id, &source).await? {
                 merged += 1;
             }
@@ -307,6 +315,7 @@ async fn merge_duplicates(
         assettag: inv.single_text("BIOS", "ASSETTAG").map(str::to_owned),
     };
     for old in tx.find_duplicates(id, &criteria).await? {
+        binding.check(tx, old, "duplicate merge").await?;
         if tx.merge_host(old, id, &source).await? {
             merged += 1;
         }

@@ -5,6 +5,7 @@
 pub mod addresses;
 pub mod admin;
 pub mod agent;
+pub mod agent_auth;
 pub mod api;
 pub mod auth;
 pub mod capacities;
@@ -41,6 +42,10 @@ pub struct AppState {
     pub intake: Arc<intake::Intake>,
     /// Bounds concurrent password hashing (see `auth::password_hashing_permits`).
     pub password_permits: Arc<tokio::sync::Semaphore>,
+    /// Agent authentication: verified credentials and the bound on argon2 work.
+    pub agent_auth: Arc<agent_auth::AgentAuth>,
+    /// When each API token's use was last recorded by this process.
+    pub token_uses: Arc<api::TokenUses>,
 }
 
 /// Where services get "now" from, so tests can fix it.

@@ -14,6 +14,7 @@ use ocs_proto::codec::encode_body;
 use ocs_proto::useragent;
 
 use crate::app::agent::{handle, refusal_of_method, AgentMeta, AgentReply};
+use crate::app::agent_auth;
 use crate::app::{AppError, AppState};
 
 /// Routes of the agent endpoint (Apache mapped the handler on the path and everything below).
@@ -53,7 +54,7 @@ async fn endpoint(
     sub_path: Option<String>,
 ) -> Response {
     let started = Instant::now();
-    let meta = AgentMeta {
+    let mut meta = AgentMeta {
         peer: super::client::client_ip(&state.config, &headers, addr.ip()),
         user_agent: useragent::sanitise(
             headers
@@ -62,11 +63,20 @@ async fn endpoint(
                 .unwrap_or_default(),
         ),
         https: false,
+        agent_user: None,
     };
     if method != Method::POST {
         let error = refusal_of_method(&state, method.as_str(), sub_path.as_deref()).await;
         log_refusal(&meta, None, None, &error, started);
         return error_response(&error);
+    }
+    // Before the body is read: refused agents cost nothing more.
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
+    match agent_auth::authenticate(&state, authorization, meta.peer).await {
+        Ok(user) => meta.agent_user = user,
+        Err(error) => return challenge(&state, &meta, &error, started),
     }
     let limit = state.config.limits.max_body_bytes;
     let declared = headers
@@ -170,6 +180,23 @@ fn reply_response(reply: AgentReply, encoding: ocs_proto::BodyEncoding) -> Respo
         HeaderValue::from_static("application/x-compressed"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    response
+}
+
+/// A refused authentication: 401 with the Basic challenge (the service logged why), or
+/// another refusal, logged here.
+fn challenge(state: &AppState, meta: &AgentMeta, error: &AppError, started: Instant) -> Response {
+    let mut response = error_response(error);
+    if error.status() != 401 {
+        log_refusal(meta, None, None, error, started);
+        return response;
+    }
+    let realm = format!("Basic realm=\"{}\"", state.config.agents.auth.realm);
+    if let Ok(value) = HeaderValue::from_str(&realm) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, value);
+    }
     response
 }
 

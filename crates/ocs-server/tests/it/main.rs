@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
+mod agent_auth;
 mod api;
 mod bad_input;
 mod cli;
