@@ -196,11 +196,14 @@ pub async fn refusal_of_method(state: &AppState, method: &str, sub_path: Option<
     }
 }
 
+/// Code of a body that inflates past the limit.
+pub const INFLATED_TOO_LARGE: &str = "E_INFLATED_TOO_LARGE";
+
 /// Maps a body decoding failure to its status.
 pub fn codec_error(e: CodecError) -> AppError {
     match e {
         CodecError::TooLarge { .. } => AppError::TooLarge {
-            code: "E_INFLATED_TOO_LARGE",
+            code: INFLATED_TOO_LARGE,
             message: e.to_string(),
         },
         CodecError::Empty => AppError::bad_request("E_EMPTY_BODY", e.to_string()),

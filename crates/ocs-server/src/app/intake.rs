@@ -23,7 +23,7 @@ use ocs_proto::xml::XmlLimits;
 use ocs_proto::{BodyEncoding, CodecError};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::app::agent::{codec_error, request_error};
+use crate::app::agent::{codec_error, request_error, INFLATED_TOO_LARGE};
 use crate::app::AppError;
 use crate::config::Config;
 
@@ -152,8 +152,13 @@ impl Intake {
                 .map_err(closed)?;
             let cap = LIGHT_INFLATED_BYTES.min(self.max_inflated_bytes);
             match self.run(permit, raw.clone(), try_others, cap).await {
+                // Inflated past the light cap: a real inventory, or a bomb, for the heavy lane.
                 Err(Refused {
-                    error: AppError::TooLarge { .. },
+                    error:
+                        AppError::TooLarge {
+                            code: INFLATED_TOO_LARGE,
+                            ..
+                        },
                     ..
                 }) if cap < self.max_inflated_bytes => {}
                 done => return done,
