@@ -333,22 +333,17 @@ impl Config {
             );
         }
         let l = &self.limits;
+        let as_u64 = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
         for (name, value) in [
             ("request_timeout_secs", l.request_timeout_secs),
             ("parse_queue_timeout_secs", l.parse_queue_timeout_secs),
             ("header_read_timeout_secs", l.header_read_timeout_secs),
             ("body_read_timeout_secs", l.body_read_timeout_secs),
             ("idle_timeout_secs", l.idle_timeout_secs),
-        ] {
-            if value == 0 {
-                bail!("limits.{name} must be positive");
-            }
-        }
-        for (name, value) in [
-            ("max_attributes_per_element", l.max_attributes_per_element),
-            ("max_elements", l.max_elements),
-            ("max_text_bytes", l.max_text_bytes),
-            ("max_rows_per_section", l.max_rows_per_section),
+            ("max_attributes_per_element", as_u64(l.max_attributes_per_element)),
+            ("max_elements", as_u64(l.max_elements)),
+            ("max_text_bytes", as_u64(l.max_text_bytes)),
+            ("max_rows_per_section", as_u64(l.max_rows_per_section)),
         ] {
             if value == 0 {
                 bail!("limits.{name} must be positive");

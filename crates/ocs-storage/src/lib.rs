@@ -389,20 +389,24 @@ pub(crate) mod test_support {
 mod tests {
     use super::*;
 
+    /// Makes the database unable to grow, which SQLite reports as a full disk.
+    async fn freeze_growth(conn: &mut sqlx::pool::PoolConnection<sqlx::Any>) {
+        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
+            .fetch_one(&mut **conn)
+            .await
+            .unwrap();
+        conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
+            .await
+            .unwrap();
+    }
+
     #[tokio::test]
     async fn a_full_sqlite_database_is_recognised() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("full.db").display());
         let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
         let mut conn = store.pool.acquire().await.unwrap();
-        // A database that may not grow behaves as one on a full disk.
-        let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-        conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
-            .await
-            .unwrap();
+        freeze_growth(&mut conn).await;
         let long = "x".repeat(64 * 1024);
         let error = sqlx::query("INSERT INTO hardware (deviceid, description) VALUES ($1, $2)")
             .bind("full-2024-01-01-00-00-00")
@@ -424,16 +428,7 @@ mod tests {
             ..StoreOptions::default()
         };
         let store = Store::open(&url, &options).await.unwrap();
-        {
-            let mut conn = store.pool.acquire().await.unwrap();
-            let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
-            conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
-                .await
-                .unwrap();
-        }
+        freeze_growth(&mut store.pool.acquire().await.unwrap()).await;
         let long = "x".repeat(256 * 1024);
         let mut tx = store.begin().await.unwrap();
         let full = sqlx::query("INSERT INTO hardware (deviceid, description) VALUES ($1, $2)")

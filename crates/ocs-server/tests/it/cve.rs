@@ -357,15 +357,7 @@ async fn no_cve_session_cookies_carry_their_flags() {
         "plain HTTP cookie marked Secure: {cookie}"
     );
     // Behind a trusted HTTPS proxy (loopback by default), cookies are Secure.
-    let proxied = s
-        .request(
-            "GET",
-            "/login",
-            Vec::new(),
-            &[("X-Forwarded-Proto", "https")],
-        )
-        .await;
-    let cookie = proxied.header("set-cookie").unwrap_or_default().to_owned();
+    let cookie = cookie_behind_https_proxy(&s).await;
     assert!(
         cookie.contains("Secure") && cookie.contains("HttpOnly"),
         "{cookie}"
@@ -378,6 +370,12 @@ async fn no_cve_forwarded_https_from_an_untrusted_peer_is_not_believed() {
         ("OCS_AGENTS__TRUST_FORWARDED_FOR", "true"),
         ("OCS_AGENTS__TRUSTED_PROXIES", "[192.0.2.1]"),
     ]);
+    let cookie = cookie_behind_https_proxy(&s).await;
+    assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+/// The cookie of the sign-in page as a request that says it came through HTTPS gets it.
+async fn cookie_behind_https_proxy(s: &ocs_testkit::TestServer) -> String {
     let proxied = s
         .request(
             "GET",
@@ -386,8 +384,7 @@ async fn no_cve_forwarded_https_from_an_untrusted_peer_is_not_believed() {
             &[("X-Forwarded-Proto", "https")],
         )
         .await;
-    let cookie = proxied.header("set-cookie").unwrap_or_default().to_owned();
-    assert!(!cookie.contains("Secure"), "{cookie}");
+    proxied.header("set-cookie").unwrap_or_default().to_owned()
 }
 
 fn urlencode(s: &str) -> String {
