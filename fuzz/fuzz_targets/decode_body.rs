@@ -43,7 +43,9 @@ fuzz_target!(|data: &[u8]| {
                 };
                 assert_eq!(
                     decode_body(raw, under).map(|d| d.xml),
-                    Err(CodecError::TooLarge { limit: under.max_inflated_bytes })
+                    Err(CodecError::TooLarge {
+                        limit: under.max_inflated_bytes
+                    })
                 );
             }
             // The reply goes back in the request's encoding and must read back.

@@ -34,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
         request.root.children_named("IFACE").count()
     );
     let results = request.snmp_results();
-    let tables = request.root.child("CONTENT").map_or(0, |c| c.children.len());
+    let tables = request
+        .root
+        .child("CONTENT")
+        .map_or(0, |c| c.children.len());
     assert_eq!(results.len(), tables);
 });

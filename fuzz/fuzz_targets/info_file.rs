@@ -13,6 +13,10 @@ fuzz_target!(|data: &[u8]| {
     };
     let xml = info.to_xml();
     if xml.len() <= MAX_INFO_BYTES {
-        assert_eq!(InfoFile::parse(xml.as_bytes()), Ok(info), "rewritten as {xml:?}");
+        assert_eq!(
+            InfoFile::parse(xml.as_bytes()),
+            Ok(info),
+            "rewritten as {xml:?}"
+        );
     }
 });

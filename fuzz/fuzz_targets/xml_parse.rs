@@ -30,7 +30,9 @@ fn depth(e: &Element) -> usize {
 /// Names the element writer below can write as they are.
 fn names_are_plain(e: &Element) -> bool {
     let mut chars = e.name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
         && e.children.iter().all(names_are_plain)
 }
