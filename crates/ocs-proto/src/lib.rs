@@ -8,6 +8,7 @@
 pub mod catalogue;
 pub mod codec;
 pub mod deviceid;
+pub mod info;
 pub mod inventory;
 pub mod reply;
 pub mod reply_reader;
@@ -19,6 +20,7 @@ pub mod writer;
 pub mod xml;
 
 pub use codec::{BodyEncoding, CodecError, DecodeLimits};
+pub use info::{InfoError, InfoFile};
 pub use inventory::{Inventory, InventoryError};
 pub use request::{AgentRequest, Query, RequestError};
 pub use value::Value;

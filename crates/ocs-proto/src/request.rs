@@ -134,9 +134,10 @@ impl AgentRequest {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .unwrap_or("UNKNOWN_CODE");
+        // Cut, then trimmed again: a cut inside a run of spaces must not leave them trailing.
         Some(DownloadReport {
             package_id,
-            status: truncate(status),
+            status: truncate(status).trim_end().to_owned(),
         })
     }
 
@@ -278,5 +279,14 @@ mod tests {
         let bare =
             req(r#"<REQUEST DEVICEID="a-2024-01-01-00-00-00" ID="7" QUERY="DOWNLOAD" />"#).unwrap();
         assert_eq!(bare.download_report().unwrap().status, "UNKNOWN_CODE");
+        // Found by the download fuzz target: the 64-character cut fell among spaces.
+        let spaced = format!(
+            r#"<REQUEST DEVICEID="a-2024-01-01-00-00-00" ID="7" ERR="EXIT_{} 1" QUERY="DOWNLOAD" />"#,
+            " ".repeat(70)
+        );
+        assert_eq!(
+            req(&spaced).unwrap().download_report().unwrap().status,
+            "EXIT_"
+        );
     }
 }
