@@ -340,7 +340,10 @@ impl Config {
             ("header_read_timeout_secs", l.header_read_timeout_secs),
             ("body_read_timeout_secs", l.body_read_timeout_secs),
             ("idle_timeout_secs", l.idle_timeout_secs),
-            ("max_attributes_per_element", as_u64(l.max_attributes_per_element)),
+            (
+                "max_attributes_per_element",
+                as_u64(l.max_attributes_per_element),
+            ),
             ("max_elements", as_u64(l.max_elements)),
             ("max_text_bytes", as_u64(l.max_text_bytes)),
             ("max_rows_per_section", as_u64(l.max_rows_per_section)),
