@@ -328,7 +328,7 @@ pub async fn import_file(
     state: &AppState,
     admin: &Admin<'_>,
     file_name: &str,
-    bytes: &[u8],
+    bytes: bytes::Bytes,
 ) -> Result<Imported, AppError> {
     match import_bytes(state, bytes).await {
         Ok(done) => {

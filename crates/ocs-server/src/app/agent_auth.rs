@@ -23,12 +23,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use argon2::password_hash::PasswordHash;
-use argon2::{Argon2, PasswordVerifier};
 use base64::Engine;
 use ocs_storage::{HostId, StoreError, WriteTx};
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
 
 use crate::app::agent::AgentMeta;
 use crate::app::{auth, AppError, AppState};
@@ -43,9 +40,8 @@ pub const MIN_STORED_PASSWORD_LEN: usize = auth::MIN_PASSWORD_LEN;
 const MAX_HEADER_LEN: usize = 1024;
 /// Verified headers remembered at most (a fleet needs one per credential).
 const CACHE_CAPACITY: usize = 4096;
-/// argon2 verifications running at once.
-const VERIFICATIONS_AT_ONCE: usize = 2;
-/// How long a request waits for a verification slot before it gets 503.
+/// How long a request waits for an argon2 slot (shared with the console's sign-in, see
+/// [`AppState::password_permits`]) before it gets 503.
 const VERIFICATION_WAIT: Duration = Duration::from_secs(5);
 
 /// Why a user name is unusable, if it is.
@@ -66,12 +62,11 @@ pub fn is_phc(password: &str) -> bool {
     password.starts_with("$argon2")
 }
 
-/// Process-wide state of agent authentication: the verification cache and the bound on
-/// concurrent argon2 work. One per server process, in [`AppState`].
+/// Process-wide state of agent authentication: the verification cache. One per server
+/// process, in [`AppState`].
 #[derive(Debug)]
 pub struct AgentAuth {
     cache: Mutex<HashMap<[u8; 32], Cached>>,
-    verifications: Semaphore,
 }
 
 #[derive(Debug, Clone)]
@@ -84,7 +79,6 @@ impl Default for AgentAuth {
     fn default() -> Self {
         AgentAuth {
             cache: Mutex::new(HashMap::new()),
-            verifications: Semaphore::new(VERIFICATIONS_AT_ONCE),
         }
     }
 }
@@ -225,9 +219,9 @@ pub async fn authenticate(
     Ok(Some(credentials.user))
 }
 
-/// argon2 verification on the blocking pool, at most [`VERIFICATIONS_AT_ONCE`] at a time.
+/// argon2 verification on the blocking pool, under the process-wide bound on argon2 work.
 async fn verify_bounded(state: &AppState, password: &str, hash: &str) -> Result<bool, AppError> {
-    let permit = tokio::time::timeout(VERIFICATION_WAIT, state.agent_auth.verifications.acquire())
+    let permit = tokio::time::timeout(VERIFICATION_WAIT, state.password_permits.acquire())
         .await
         .map_err(|_| {
             AppError::Timeout(
@@ -236,19 +230,11 @@ async fn verify_bounded(state: &AppState, password: &str, hash: &str) -> Result<
         })?
         .map_err(|e| AppError::Internal(format!("agent authentication closed: {e}")))?;
     let (password, hash) = (password.to_owned(), hash.to_owned());
-    let ok = tokio::task::spawn_blocking(move || verify(&password, &hash))
+    let ok = tokio::task::spawn_blocking(move || auth::argon2_matches(&password, &hash))
         .await
         .map_err(|e| AppError::Internal(format!("password verification task failed: {e}")))?;
     drop(permit);
     Ok(ok)
-}
-
-fn verify(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
 }
 
 /// The binding rule for one request: on when `agents.auth.bind_devices` is set and the
@@ -472,14 +458,14 @@ mod tests {
     #[test]
     fn password_checks() {
         use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-        let phc = Argon2::default()
+        let phc = argon2::Argon2::default()
             .hash_password(b"correct horse", &SaltString::generate(&mut OsRng))
             .unwrap()
             .to_string();
         assert!(is_phc(&phc));
-        assert!(verify("correct horse", &phc));
-        assert!(!verify("wrong horse", &phc));
-        assert!(!verify("correct horse", "$argon2id$garbage"));
+        assert!(auth::argon2_matches("correct horse", &phc));
+        assert!(!auth::argon2_matches("wrong horse", &phc));
+        assert!(!auth::argon2_matches("correct horse", "$argon2id$garbage"));
         assert!(digests_equal(&digest(b"a"), &digest(b"a")));
         assert!(!digests_equal(&digest(b"a"), &digest(b"b")));
     }

@@ -181,17 +181,19 @@ pub(crate) async fn verify_password(state: &AppState, password: &str, hash: &str
     let Ok(_permit) = state.password_permits.acquire().await else {
         return false;
     };
-    tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
+    tokio::task::spawn_blocking(move || argon2_matches(&password, &hash))
+        .await
+        .unwrap_or(false)
+}
+
+/// Whether `password` matches a PHC-format argon2 hash (blocking: tens of milliseconds).
+/// Callers run it on the blocking pool under [`AppState::password_permits`].
+pub(crate) fn argon2_matches(password: &str, hash: &str) -> bool {
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
     })
-    .await
-    .unwrap_or(false)
 }
 
 /// Creates `admin`/`admin` (to be changed at first sign-in) when no account exists.

@@ -84,7 +84,7 @@ async fn import_one(state: &AppState, file: &Path) -> Result<String, AppError> {
         });
     }
     let raw = std::fs::read(file).map_err(|e| AppError::bad_request("E_IO", e.to_string()))?;
-    let done = import_bytes(state, &raw).await?;
+    let done = import_bytes(state, bytes::Bytes::from(raw)).await?;
     Ok(format!(
         "{} ({})",
         done.deviceid,
@@ -113,10 +113,10 @@ pub struct Imported {
 /// Imports one inventory given as the bytes of a `.ocs` (zlib or plain XML) or `.xml` file,
 /// through the same ingestion as agents. Shared by the `import` command and the console's
 /// upload page; the caller enforces the size limit.
-pub async fn import_bytes(state: &AppState, raw: &[u8]) -> Result<Imported, AppError> {
+pub async fn import_bytes(state: &AppState, raw: bytes::Bytes) -> Result<Imported, AppError> {
     let prepared = state
         .intake
-        .prepare(bytes::Bytes::copy_from_slice(raw), true)
+        .prepare(raw.clone(), true)
         .await
         .map_err(|refused| refused.error)?;
     let options = Options::load(&state.store).await?;
@@ -133,7 +133,7 @@ pub async fn import_bytes(state: &AppState, raw: &[u8]) -> Result<Imported, AppE
         &agent,
         inventory,
         Source {
-            raw,
+            raw: &raw,
             xml: &prepared.xml,
         },
     )

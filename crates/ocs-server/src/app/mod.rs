@@ -40,9 +40,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Lanes and budgets for reading agent bodies.
     pub intake: Arc<intake::Intake>,
-    /// Bounds concurrent password hashing (see `auth::password_hashing_permits`).
+    /// Bounds concurrent argon2 work: console passwords and agent credentials alike.
     pub password_permits: Arc<tokio::sync::Semaphore>,
-    /// Agent authentication: verified credentials and the bound on argon2 work.
+    /// Agent authentication: credentials verified recently.
     pub agent_auth: Arc<agent_auth::AgentAuth>,
     /// When each API token's use was last recorded by this process.
     pub token_uses: Arc<api::TokenUses>,

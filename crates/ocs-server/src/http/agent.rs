@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use axum::body::{to_bytes, Body};
+use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -67,8 +67,7 @@ async fn endpoint(
     };
     if method != Method::POST {
         let error = refusal_of_method(&state, method.as_str(), sub_path.as_deref()).await;
-        log_refusal(&meta, None, None, &error, started);
-        return error_response(&error);
+        return refuse(&meta, &error, started);
     }
     // Before the body is read: refused agents cost nothing more.
     let authorization = headers
@@ -84,34 +83,17 @@ async fn endpoint(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        let error = too_large(limit);
-        log_refusal(&meta, None, None, &error, started);
-        return error_response(&error);
+        return refuse(&meta, &too_large(limit), started);
     }
     // Held until the reply is sent: the body stays in memory that long.
     let _budget = match state.intake.reserve_body(declared, limit) {
         Ok(p) => p,
-        Err(error) => {
-            log_refusal(&meta, None, None, &error, started);
-            return error_response(&error);
-        }
+        Err(error) => return refuse(&meta, &error, started),
     };
     let read_timeout = Duration::from_secs(state.config.limits.body_read_timeout_secs);
-    let body = match tokio::time::timeout(read_timeout, to_bytes(body, limit)).await {
-        Ok(Ok(b)) => b,
-        Ok(Err(_)) => {
-            let error = too_large(limit);
-            log_refusal(&meta, None, None, &error, started);
-            return error_response(&error);
-        }
-        Err(_) => {
-            let error = AppError::Timeout(format!(
-                "request body not received within {} s",
-                read_timeout.as_secs()
-            ));
-            log_refusal(&meta, None, None, &error, started);
-            return error_response(&error);
-        }
+    let body = match read_body(body, limit, read_timeout).await {
+        Ok(b) => b,
+        Err(error) => return refuse(&meta, &error, started),
     };
     let handled = handle(&state, &meta, body).await;
     match handled.result {
@@ -138,6 +120,24 @@ async fn endpoint(
             error_response(&error)
         }
     }
+}
+
+/// The whole body, at most `limit` bytes, within `timeout`.
+async fn read_body(body: Body, limit: usize, timeout: Duration) -> Result<Bytes, AppError> {
+    match tokio::time::timeout(timeout, to_bytes(body, limit)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(_)) => Err(too_large(limit)),
+        Err(_) => Err(AppError::Timeout(format!(
+            "request body not received within {} s",
+            timeout.as_secs()
+        ))),
+    }
+}
+
+/// Logs a refusal made before the body was read, and answers it.
+fn refuse(meta: &AgentMeta, error: &AppError, started: Instant) -> Response {
+    log_refusal(meta, None, None, error, started);
+    error_response(error)
 }
 
 fn too_large(limit: usize) -> AppError {
@@ -186,11 +186,10 @@ fn reply_response(reply: AgentReply, encoding: ocs_proto::BodyEncoding) -> Respo
 /// A refused authentication: 401 with the Basic challenge (the service logged why), or
 /// another refusal, logged here.
 fn challenge(state: &AppState, meta: &AgentMeta, error: &AppError, started: Instant) -> Response {
-    let mut response = error_response(error);
     if error.status() != 401 {
-        log_refusal(meta, None, None, error, started);
-        return response;
+        return refuse(meta, error, started);
     }
+    let mut response = error_response(error);
     let realm = format!("Basic realm=\"{}\"", state.config.agents.auth.realm);
     if let Ok(value) = HeaderValue::from_str(&realm) {
         response

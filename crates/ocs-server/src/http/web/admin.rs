@@ -472,26 +472,28 @@ async fn import_post(
                 file,
                 ok: false,
             },
-            Ok(Some(bytes)) => match admin::import_file(&state, &admin, &file, &bytes).await {
-                Ok(done) => ImportLine {
-                    text: tr.fmt(
-                        if done.created {
-                            "import.created"
-                        } else {
-                            "import.updated"
-                        },
-                        &[("deviceid", &done.deviceid)],
-                    ),
-                    file,
-                    ok: true,
-                },
-                Err(e) if e.status() >= 500 => return error_page(&signed.ctx, &e),
-                Err(e) => ImportLine {
-                    text: super::translated(tr, &e),
-                    file,
-                    ok: false,
-                },
-            },
+            Ok(Some(bytes)) => {
+                match admin::import_file(&state, &admin, &file, bytes.into()).await {
+                    Ok(done) => ImportLine {
+                        text: tr.fmt(
+                            if done.created {
+                                "import.created"
+                            } else {
+                                "import.updated"
+                            },
+                            &[("deviceid", &done.deviceid)],
+                        ),
+                        file,
+                        ok: true,
+                    },
+                    Err(e) if e.status() >= 500 => return error_page(&signed.ctx, &e),
+                    Err(e) => ImportLine {
+                        text: super::translated(tr, &e),
+                        file,
+                        ok: false,
+                    },
+                }
+            }
         };
         results.push(line);
     }
