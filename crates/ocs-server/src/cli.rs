@@ -267,6 +267,7 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
         password_permits: crate::app::auth::password_hashing_permits(),
         agent_auth: Arc::default(),
         token_uses: Arc::default(),
+        contacts: Arc::default(),
     };
     if crate::app::auth::ensure_default_admin(&state).await? {
         tracing::warn!(
@@ -301,8 +302,11 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
         request: Duration::from_secs(limits.body_read_timeout_secs + limits.request_timeout_secs),
         idle: Duration::from_secs(limits.idle_timeout_secs),
     };
-    let app = crate::http::router(state);
+    let flusher = crate::app::contacts::spawn_flusher(state.clone());
+    let app = crate::http::router(state.clone());
     crate::http::server::serve(listener, app, timeouts, shutdown_signal()).await?;
+    flusher.abort();
+    crate::app::contacts::flush(&state).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -3,6 +3,7 @@
 
 use ocs_proto::catalogue;
 use ocs_proto::Value;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::sections::SectionData;
@@ -149,26 +150,46 @@ fn like_pattern(s: &str) -> String {
     format!("%{}%", escaped.to_lowercase())
 }
 
+const FIND_HOST: &str = "SELECT id, lastdate, lastcome, quality, fidelity, checksum, userid FROM hardware WHERE deviceid = $1";
+
+fn host_state(r: &AnyRow) -> std::result::Result<HostState, sqlx::Error> {
+    Ok(HostState {
+        id: HostId(r.try_get(0)?),
+        lastdate: r.try_get(1)?,
+        lastcome: r.try_get(2)?,
+        quality: r.try_get(3)?,
+        fidelity: r.try_get(4)?,
+        checksum: r.try_get(5)?,
+        userid: r.try_get(6)?,
+    })
+}
+
+impl Store {
+    /// The device with this DEVICEID, as last committed (no lock: for decisions that only
+    /// read, such as a PROLOG's).
+    pub async fn find_host(&self, deviceid: &str) -> Result<Option<HostState>> {
+        let row = sqlx::query(FIND_HOST)
+            .bind(deviceid)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref()
+            .map(host_state)
+            .transpose()
+            .map_err(StoreError::Db)
+    }
+}
+
 impl WriteTx {
     /// The device with this DEVICEID.
     pub async fn find_host(&mut self, deviceid: &str) -> Result<Option<HostState>> {
-        let row = sqlx::query("SELECT id, lastdate, lastcome, quality, fidelity, checksum, userid FROM hardware WHERE deviceid = $1")
+        let row = sqlx::query(FIND_HOST)
             .bind(deviceid)
             .fetch_optional(self.conn())
             .await?;
-        row.map(|r| {
-            Ok(HostState {
-                id: HostId(r.try_get(0)?),
-                lastdate: r.try_get(1)?,
-                lastcome: r.try_get(2)?,
-                quality: r.try_get(3)?,
-                fidelity: r.try_get(4)?,
-                checksum: r.try_get(5)?,
-                userid: r.try_get(6)?,
-            })
-        })
-        .transpose()
-        .map_err(StoreError::Db)
+        row.as_ref()
+            .map(host_state)
+            .transpose()
+            .map_err(StoreError::Db)
     }
 
     /// Creates a device with the column defaults, and its administrative data row.

@@ -25,13 +25,13 @@ mod sql;
 mod synthetic;
 mod tokens;
 mod users;
+mod writer;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{Any, AnyPool, Connection, Executor, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 pub use accountinfo::{AccountField, TAG};
 pub use agent_auth::AgentUserRecord;
@@ -52,6 +52,7 @@ pub use software::SoftwareChange;
 pub use synthetic::{synthetic_software_name, FleetSpec, SYNTHETIC_OS};
 pub use tokens::TokenRecord;
 pub use users::{SessionRecord, UserRecord};
+pub use writer::BatchFailure;
 
 /// Which database is behind the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +88,15 @@ pub enum StoreError {
     /// Any other database error.
     #[error("database error: {0}")]
     Db(#[from] sqlx::Error),
+    /// The SQLite batch this transaction was committed with failed (the error of the
+    /// statement that failed it, as every transaction of the batch reports it).
+    #[error("group commit failed: {message}")]
+    Batch {
+        /// What kind of failure.
+        failure: BatchFailure,
+        /// The error.
+        message: String,
+    },
 }
 
 impl StoreError {
@@ -107,6 +117,7 @@ impl StoreError {
                 }),
                 _ => false,
             },
+            StoreError::Batch { failure, .. } => *failure == BatchFailure::Unavailable,
             _ => false,
         }
     }
@@ -114,7 +125,13 @@ impl StoreError {
     /// Whether the database's disk is full (SQLite `SQLITE_FULL`, PostgreSQL `disk_full`):
     /// nothing was written, and nothing will be until an operator frees space.
     pub fn is_storage_full(&self) -> bool {
-        matches!(self, StoreError::Db(sqlx::Error::Database(db)) if matches!(db.code().as_deref(), Some("13" | "53100")))
+        match self {
+            StoreError::Db(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("13" | "53100"))
+            }
+            StoreError::Batch { failure, .. } => *failure == BatchFailure::StorageFull,
+            _ => false,
+        }
     }
 
     /// Whether the same transaction may simply be run again: PostgreSQL gave up on it because
@@ -170,10 +187,27 @@ fn backend_of(url: &str) -> Result<(Backend, String)> {
     }
 }
 
+/// The settings of every SQLite connection.
+pub(crate) async fn configure_sqlite(conn: &mut sqlx::AnyConnection, busy_ms: u128) -> Result<()> {
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
+        .await?;
+    conn.execute("PRAGMA synchronous = NORMAL").await?;
+    // Statement journals of multi-row inserts go to memory, not temp files.
+    conn.execute("PRAGMA temp_store = MEMORY").await?;
+    // 32 MB of page cache per connection keeps the indexes hot.
+    conn.execute("PRAGMA cache_size = -32000").await?;
+    Ok(())
+}
+
 /// A connection pool with the per-connection settings of its backend.
-async fn connect(url: &str, options: &StoreOptions) -> Result<(Backend, AnyPool)> {
+async fn connect(
+    url: &str,
+    options: &StoreOptions,
+) -> Result<(Backend, AnyPool, AnyConnectOptions)> {
     let (backend, url) = backend_of(url)?;
     let connect: AnyConnectOptions = url.parse()?;
+    let writer_options = connect.clone();
     let busy_ms = options.busy_timeout.as_millis();
     let statement_ms = options.statement_timeout.as_millis();
     let pool = AnyPoolOptions::new()
@@ -197,14 +231,10 @@ async fn connect(url: &str, options: &StoreOptions) -> Result<(Backend, AnyPool)
             Box::pin(async move {
                 match backend {
                     Backend::Sqlite => {
-                        conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute(format!("PRAGMA busy_timeout = {busy_ms}").as_str())
-                            .await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
-                        // Statement journals of multi-row inserts go to memory, not temp files.
-                        conn.execute("PRAGMA temp_store = MEMORY").await?;
-                        // 32 MB of page cache per connection keeps the indexes hot.
-                        conn.execute("PRAGMA cache_size = -32000").await?;
+                        configure_sqlite(conn, busy_ms).await.map_err(|e| match e {
+                            StoreError::Db(e) => e,
+                            e => sqlx::Error::Configuration(e.to_string().into()),
+                        })?
                     }
                     Backend::Postgres => {
                         conn.execute(format!("SET statement_timeout = {statement_ms}").as_str())
@@ -216,18 +246,18 @@ async fn connect(url: &str, options: &StoreOptions) -> Result<(Backend, AnyPool)
         })
         .connect_with(connect)
         .await?;
-    Ok((backend, pool))
+    Ok((backend, pool, writer_options))
 }
 
-/// The database: a write pool, an optional read pool (a replica, for console and API
-/// reads), and for SQLite a gate that queues writers in this process instead of letting them
-/// spin on SQLite's file lock.
+/// The database: a pool, an optional read pool (a replica, for console and API reads), and
+/// for SQLite the one writer connection, whose gate queues this process's write
+/// transactions and commits them in batches ([`writer`]).
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
     read_pool: AnyPool,
     backend: Backend,
-    write_gate: Arc<Mutex<()>>,
+    writer: Option<Arc<writer::WriterGate>>,
     dictionaries: Arc<dictionaries::DictionaryCache>,
 }
 
@@ -245,7 +275,7 @@ impl Store {
         options: &StoreOptions,
     ) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let (backend, pool) = connect(url, options).await?;
+        let (backend, pool, writer_options) = connect(url, options).await?;
         if backend == Backend::Sqlite {
             // WAL lets readers (API, console) run while an inventory is being written.
             pool.execute("PRAGMA journal_mode = WAL").await?;
@@ -255,12 +285,24 @@ impl Store {
             Some(read_url) => connect(read_url, options).await?.1,
             None => pool.clone(),
         };
+        let dictionaries: Arc<dictionaries::DictionaryCache> = Arc::default();
+        let writer = match backend {
+            Backend::Sqlite => Some(
+                writer::WriterGate::open(
+                    writer_options,
+                    options.busy_timeout.as_millis(),
+                    Arc::clone(&dictionaries),
+                )
+                .await?,
+            ),
+            Backend::Postgres => None,
+        };
         Ok(Store {
             pool,
             read_pool,
             backend,
-            write_gate: Arc::new(Mutex::new(())),
-            dictionaries: Arc::default(),
+            writer,
+            dictionaries,
         })
     }
 
@@ -269,23 +311,22 @@ impl Store {
         self.backend
     }
 
-    /// Starts a write transaction. On SQLite it takes the write lock at once (`BEGIN
-    /// IMMEDIATE`), so two writers never deadlock on a read-to-write upgrade.
+    /// Starts a write transaction. On SQLite it runs on the writer connection inside the
+    /// open batch (which holds the write lock from its start, `BEGIN IMMEDIATE`, so two
+    /// writers never deadlock on a read-to-write upgrade).
     pub async fn begin(&self) -> Result<WriteTx> {
-        let gate = match self.backend {
-            Backend::Sqlite => Some(Arc::clone(&self.write_gate).lock_owned().await),
-            Backend::Postgres => None,
-        };
-        let tx = match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+        let inner = match &self.writer {
+            Some(gate) => Inner::Sqlite {
+                held: Some(gate.begin().await?),
+                gate: Arc::clone(gate),
+            },
+            None => Inner::Postgres(Some(self.pool.begin().await?)),
         };
         Ok(WriteTx {
-            tx,
+            inner,
             backend: self.backend,
             dictionaries: Arc::clone(&self.dictionaries),
             learnt: Vec::new(),
-            _gate: gate,
         })
     }
 
@@ -299,26 +340,65 @@ impl Store {
 /// A write transaction: everything done through it is committed together or not at all.
 /// Dropping it without [`WriteTx::commit`] rolls back.
 pub struct WriteTx {
-    tx: Transaction<'static, Any>,
+    inner: Inner,
     backend: Backend,
     dictionaries: Arc<dictionaries::DictionaryCache>,
     /// Dictionary entries seen in this transaction, published to the cache on commit.
     learnt: Vec<(usize, String, i64)>,
-    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+/// Both hold their transaction in an `Option` only so that commit and rollback can take it
+/// out of a type that rolls back when dropped; it is `Some` for as long as the [`WriteTx`] lives.
+enum Inner {
+    Postgres(Option<Transaction<'static, Any>>),
+    /// A savepoint on the SQLite writer.
+    Sqlite {
+        held: Option<writer::Held>,
+        gate: Arc<writer::WriterGate>,
+    },
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Inner::Sqlite { held, gate } = self {
+            if let Some(held) = held.take() {
+                gate.abandon(held);
+            }
+        }
+    }
 }
 
 impl WriteTx {
-    /// Commits.
-    pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        self.dictionaries.publish(self.learnt);
-        Ok(())
+    /// Commits; on SQLite, returns once the batch holding this transaction is durable.
+    pub async fn commit(mut self) -> Result<()> {
+        let learnt = std::mem::take(&mut self.learnt);
+        match &mut self.inner {
+            Inner::Postgres(tx) => {
+                if let Some(tx) = tx.take() {
+                    tx.commit().await?;
+                    self.dictionaries.publish(learnt);
+                }
+                Ok(())
+            }
+            Inner::Sqlite { held, gate } => match held.take() {
+                Some(held) => Arc::clone(gate).commit(held, learnt).await,
+                None => Ok(()),
+            },
+        }
     }
 
     /// Rolls back explicitly (dropping does the same, later).
-    pub async fn rollback(self) -> Result<()> {
-        self.tx.rollback().await?;
-        Ok(())
+    pub async fn rollback(mut self) -> Result<()> {
+        match &mut self.inner {
+            Inner::Postgres(tx) => match tx.take() {
+                Some(tx) => Ok(tx.rollback().await?),
+                None => Ok(()),
+            },
+            Inner::Sqlite { held, .. } => match held.take() {
+                Some(held) => writer::WriterGate::rollback(held).await,
+                None => Ok(()),
+            },
+        }
     }
 
     /// Locks a DEVICEID until the transaction ends and returns its device, if known. Every
@@ -336,8 +416,17 @@ impl WriteTx {
         self.find_host(deviceid).await
     }
 
+    #[allow(clippy::expect_used)] // an invariant of the type, not input-driven
     fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+        match &mut self.inner {
+            Inner::Postgres(tx) => tx
+                .as_mut()
+                .expect("held until commit or rollback consume the transaction"),
+            Inner::Sqlite { held, .. } => held
+                .as_mut()
+                .expect("held until commit or rollback consume the transaction")
+                .conn(),
+        }
     }
 }
 
@@ -390,9 +479,9 @@ mod tests {
     use super::*;
 
     /// Makes the database unable to grow, which SQLite reports as a full disk.
-    async fn freeze_growth(conn: &mut sqlx::pool::PoolConnection<sqlx::Any>) {
+    async fn freeze_growth(conn: &mut sqlx::AnyConnection) {
         let pages: i64 = sqlx::query_scalar("PRAGMA page_count")
-            .fetch_one(&mut **conn)
+            .fetch_one(&mut *conn)
             .await
             .unwrap();
         conn.execute(format!("PRAGMA max_page_count = {pages}").as_str())
@@ -420,17 +509,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_transaction_ended_by_sqlite_does_not_spoil_its_connection() {
+    async fn a_transaction_ended_by_sqlite_does_not_spoil_the_writer() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("full.db").display());
-        let options = StoreOptions {
-            max_connections: 1,
-            ..StoreOptions::default()
-        };
-        let store = Store::open(&url, &options).await.unwrap();
-        freeze_growth(&mut store.pool.acquire().await.unwrap()).await;
+        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
         let long = "x".repeat(256 * 1024);
         let mut tx = store.begin().await.unwrap();
+        freeze_growth(tx.conn()).await;
         let full = sqlx::query("INSERT INTO hardware (deviceid, description) VALUES ($1, $2)")
             .bind("full-2024-01-01-00-00-00")
             .bind(&long)
@@ -440,11 +525,58 @@ mod tests {
             .unwrap_err();
         assert!(full.is_storage_full(), "{full:?}");
         drop(tx);
-        // The only connection was left by SQLite outside the transaction sqlx still counted.
         for _ in 0..3 {
             let mut tx = store.begin().await.unwrap();
             tx.insert_host("next-2024-01-01-00-00-00").await.unwrap();
             tx.rollback().await.unwrap();
         }
+        let mut tx = store.begin().await.unwrap();
+        tx.insert_host("kept-2024-01-01-00-00-00").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(store.count_hosts().await.unwrap(), 1);
+    }
+
+    /// A transaction released into a batch that a later one then fails must not report
+    /// success for data that was not stored: success and presence go together.
+    #[tokio::test]
+    async fn a_batch_failed_after_a_release_never_reports_lost_data_as_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("full.db").display());
+        let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
+        let mut first = store.begin().await.unwrap();
+        first
+            .insert_host("first-2024-01-01-00-00-00")
+            .await
+            .unwrap();
+        let second = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let mut tx = store.begin().await.unwrap();
+                freeze_growth(tx.conn()).await;
+                let long = "x".repeat(256 * 1024);
+                let full =
+                    sqlx::query("INSERT INTO hardware (deviceid, description) VALUES ($1, $2)")
+                        .bind("second-2024-01-01-00-00-00")
+                        .bind(&long)
+                        .execute(tx.conn())
+                        .await;
+                assert!(full.is_err());
+            })
+        };
+        tokio::task::yield_now().await;
+        // The second is waiting for the gate, so this release leaves the commit to later.
+        let committed = first.commit().await;
+        second.await.unwrap();
+        let stored = store
+            .find_host_id("first-2024-01-01-00-00-00")
+            .await
+            .unwrap()
+            .is_some();
+        assert_eq!(committed.is_ok(), stored, "{committed:?}");
+        assert!(store
+            .find_host_id("second-2024-01-01-00-00-00")
+            .await
+            .unwrap()
+            .is_none());
     }
 }

@@ -50,6 +50,15 @@ impl WriteTx {
 }
 
 impl Store {
+    /// Every registry query (read-only).
+    pub async fn registry_queries(&self) -> Result<Vec<RegistryQuery>> {
+        Ok(
+            sqlx::query_as("SELECT name, regtree, regkey, regvalue FROM regconfig ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// A device's settings (read-only).
     pub async fn device_settings(&self, id: HostId) -> Result<Vec<DeviceSetting>> {
         Ok(sqlx::query_as(

@@ -16,7 +16,7 @@ use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, MergeSource, WriteT
 use crate::app::agent::AgentMeta;
 use crate::app::agent_auth::Binding;
 use crate::app::options::Options;
-use crate::app::{files, AppError, AppState};
+use crate::app::{contacts, files, AppError, AppState};
 
 /// The request body, as received and decoded (for `.ocs` copies).
 #[derive(Debug, Clone, Copy)]
@@ -55,6 +55,10 @@ pub async fn ingest(
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let existing = tx.lock_host(&inv.deviceid).await?;
+    // The PROLOG's contact record, if the flusher has not written it yet: before the
+    // session check, which may need its session.
+    let contacts = state.contacts.take_device(&inv.deviceid);
+    contacts::apply(&mut tx, &contacts).await?;
     let binding = Binding::of(state, meta);
     if let Some(h) = &existing {
         binding.check(&mut tx, h.id, "INVENTORY").await?;

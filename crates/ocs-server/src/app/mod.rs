@@ -10,6 +10,7 @@ pub mod api;
 pub mod auth;
 pub mod capacities;
 pub mod computers;
+pub mod contacts;
 pub mod csv_export;
 pub mod files;
 pub mod health;
@@ -46,6 +47,8 @@ pub struct AppState {
     pub agent_auth: Arc<agent_auth::AgentAuth>,
     /// When each API token's use was last recorded by this process.
     pub token_uses: Arc<api::TokenUses>,
+    /// PROLOG contact records waiting for the writer.
+    pub contacts: Arc<contacts::Contacts>,
 }
 
 /// Where services get "now" from, so tests can fix it.

@@ -1,11 +1,13 @@
-//! PROLOG: decide whether the agent sends an inventory (FREQUENCY, per-device overrides),
-//! update the contact counters, and build the reply with its option blocks.
+//! PROLOG: decide whether the agent sends an inventory (FREQUENCY, per-device overrides)
+//! from what is stored, build the reply with its option blocks, and queue the contact
+//! record (counters, session) for the writer ([`contacts`]).
 
 use ocs_proto::reply::{Param, PrologReply, PrologResponse, ReplyOption};
 use ocs_proto::request::AgentRequest;
-use ocs_storage::{DeviceSetting, HostState, WriteTx};
+use ocs_storage::{DeviceSetting, HostState};
 
 use crate::app::agent::AgentMeta;
+use crate::app::contacts::{self, Contact};
 use crate::app::options::Options;
 use crate::app::{useragents, AppError, AppState};
 
@@ -38,21 +40,15 @@ pub async fn prolog(
         .as_deref()
         .ok_or_else(|| AppError::bad_request("E_BAD_DEVICEID", "missing DEVICEID"))?;
     let now = state.clock.now();
-    let mut tx = state.store.begin().await?;
-    let host = tx.lock_host(deviceid).await?;
+    let host = state.store.find_host(deviceid).await?;
     let settings = match &host {
-        Some(h) => {
-            let (quality, fidelity) = contact_counters(h, now);
-            tx.record_contact(h.id, now, &meta.user_agent, quality, fidelity)
-                .await?;
-            tx.device_settings(h.id).await?
-        }
+        Some(h) => state.store.device_settings(h.id).await?,
         None => Vec::new(),
     };
     let mut decision = decide(options.int("FREQUENCY"), host.as_ref(), &settings, now);
     let mut blocks = Vec::new();
     if decision != Decision::Break {
-        if let Some(block) = registry_option(&mut tx, options).await? {
+        if let Some(block) = registry_option(state, options).await? {
             blocks.push(block);
         }
         if let Some(block) = ipdiscover_option(options, &settings) {
@@ -62,11 +58,21 @@ pub async fn prolog(
         }
         blocks.push(download_option(options, &settings));
     }
-    if decision == Decision::Send {
-        tx.open_prolog_session(deviceid, now, now - options.int("SESSION_CLEAN_TIME"))
-            .await?;
+    let contact = Contact {
+        deviceid: deviceid.to_owned(),
+        at: now,
+        user_agent: meta.user_agent.clone(),
+        session: (decision == Decision::Send).then(|| now - options.int("SESSION_CLEAN_TIME")),
+    };
+    if options.on("INVENTORY_SESSION_ONLY") && contact.session.is_some() {
+        // The inventory that follows is refused without its session, possibly on another
+        // instance: written before the reply.
+        let mut tx = state.store.begin().await?;
+        contacts::apply(&mut tx, std::slice::from_ref(&contact)).await?;
+        tx.commit().await?;
+    } else {
+        state.contacts.record(contact);
     }
-    tx.commit().await?;
     let reply = PrologReply {
         response: if decision == Decision::Send {
             PrologResponse::Send
@@ -83,19 +89,6 @@ pub async fn prolog(
     )
     .to_uppercase();
     Ok((reply, detail))
-}
-
-/// FIDELITY counts contacts; QUALITY is the running mean of days between them.
-fn contact_counters(host: &HostState, now: i64) -> (f64, i64) {
-    let days = host
-        .lastcome
-        .map_or(0.0, |last| (now - last).max(0) as f64 / DAY as f64);
-    let quality = if host.fidelity > 1 {
-        (days + host.quality * host.fidelity as f64) / (host.fidelity + 1) as f64
-    } else {
-        days
-    };
-    (quality, host.fidelity + 1)
 }
 
 /// The original's rule. A per-device FREQUENCY only counts when the global one is positive
@@ -136,13 +129,13 @@ fn setting_or(settings: &[DeviceSetting], name: &str, options: &Options) -> i64 
 }
 
 async fn registry_option(
-    tx: &mut WriteTx,
+    state: &AppState,
     options: &Options,
 ) -> Result<Option<ReplyOption>, AppError> {
     if !options.on("REGISTRY") {
         return Ok(None);
     }
-    let queries = tx.registry_queries().await?;
+    let queries = state.store.registry_queries().await?;
     if queries.is_empty() {
         return Ok(None);
     }
@@ -330,10 +323,10 @@ mod tests {
         let mut h = host(None);
         h.lastcome = Some(0);
         h.fidelity = 1;
-        assert_eq!(contact_counters(&h, 2 * DAY), (2.0, 2));
+        assert_eq!(contacts::counters(&h, 2 * DAY), (2.0, 2));
         h.fidelity = 3;
         h.quality = 1.0;
-        assert_eq!(contact_counters(&h, DAY * 5), ((5.0 + 3.0) / 4.0, 4));
+        assert_eq!(contacts::counters(&h, DAY * 5), ((5.0 + 3.0) / 4.0, 4));
     }
 
     #[test]

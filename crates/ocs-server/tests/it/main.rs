@@ -102,3 +102,25 @@ pub fn shape(xml: &str) -> ReplyShape {
 pub fn count(computer: &serde_json::Value, section: &str) -> usize {
     computer[section].as_array().map_or(0, Vec::len)
 }
+
+/// Polls `read` until it returns `want` (PROLOG contact records are written just after the
+/// reply, not before it); fails after 10 s with the last value seen.
+pub async fn eventually<T, F, Fut>(what: &str, want: T, read: F)
+where
+    T: PartialEq + std::fmt::Debug,
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = T>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let got = read().await;
+        if got == want {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: still {got:?}, expected {want:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}

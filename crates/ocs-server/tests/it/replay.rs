@@ -28,7 +28,10 @@ async fn ocs_agent_first_and_second_run() {
         0,
         "a PROLOG creates no device"
     );
-    assert_eq!(db.count_prolog_sessions().await.unwrap(), 1);
+    crate::eventually("PROLOG sessions", 1, || async {
+        db.count_prolog_sessions().await.unwrap()
+    })
+    .await;
 
     // Case 5: first INVENTORY.
     let a = s

@@ -1,0 +1,160 @@
+//! Contact records of PROLOGs (last contact, agent, QUALITY and FIDELITY, the PROLOG session),
+//! written after the reply rather than before it.
+//!
+//! Why: the PROLOG's answer depends only on what is already stored, but a write must wait
+//! for the database's writer, which is busy storing inventories (SQLite has one writer; on
+//! PostgreSQL a write waits for the device's lock). Queued here, a PROLOG answers in the
+//! time of a few reads, and its record is written in the next batch: by the flusher task,
+//! or by the device's next inventory, whichever comes first (`take` hands each record to
+//! exactly one of them), so an inventory always sees its PROLOG's contact. The counters are
+//! computed from the row as locked by the transaction that writes them, so concurrent
+//! PROLOGs of one device (through several instances) never lose an increment.
+//!
+//! A record waits at most for the writer's queue; `flush` at shutdown writes what is left.
+
+use std::sync::{Arc, Mutex};
+
+use ocs_storage::{HostState, WriteTx};
+use tokio::sync::Notify;
+
+use crate::app::{AppError, AppState};
+
+const DAY: f64 = 86_400.0;
+
+/// Records written per transaction at most (a burst of PROLOGs is written in a few).
+const MAX_PER_TRANSACTION: usize = 512;
+
+/// What a PROLOG records.
+#[derive(Debug, Clone)]
+pub struct Contact {
+    /// The device.
+    pub deviceid: String,
+    /// When it called.
+    pub at: i64,
+    /// Its User-Agent.
+    pub user_agent: String,
+    /// `Some(purge_before)` when the PROLOG answered SEND: a PROLOG session is opened, and
+    /// sessions older than `purge_before` are purged.
+    pub session: Option<i64>,
+}
+
+/// The queue of contact records not yet written.
+#[derive(Debug, Default)]
+pub struct Contacts {
+    pending: Mutex<Vec<Contact>>,
+    queued: Notify,
+}
+
+impl Contacts {
+    /// Queues a record.
+    pub fn record(&self, contact: Contact) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.push(contact);
+        }
+        self.queued.notify_one();
+    }
+
+    /// Takes the records of one device (for its inventory's transaction).
+    pub fn take_device(&self, deviceid: &str) -> Vec<Contact> {
+        let Ok(mut pending) = self.pending.lock() else {
+            return Vec::new();
+        };
+        if !pending.iter().any(|c| c.deviceid == deviceid) {
+            return Vec::new();
+        }
+        let (mine, others): (Vec<Contact>, Vec<Contact>) =
+            pending.drain(..).partition(|c| c.deviceid == deviceid);
+        *pending = others;
+        mine
+    }
+
+    fn take_batch(&self) -> Vec<Contact> {
+        let Ok(mut pending) = self.pending.lock() else {
+            return Vec::new();
+        };
+        let n = pending.len().min(MAX_PER_TRANSACTION);
+        pending.drain(..n).collect()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.pending.lock().map_or(true, |p| p.is_empty())
+    }
+}
+
+/// Writes contact records inside `tx` (which must hold no lock on other devices the caller
+/// cares about: each record locks its device).
+pub async fn apply(tx: &mut WriteTx, contacts: &[Contact]) -> Result<(), AppError> {
+    for c in contacts {
+        if let Some(host) = tx.lock_host(&c.deviceid).await? {
+            let (quality, fidelity) = counters(&host, c.at);
+            tx.record_contact(host.id, c.at, &c.user_agent, quality, fidelity)
+                .await?;
+        }
+        if let Some(purge_before) = c.session {
+            tx.open_prolog_session(&c.deviceid, c.at, purge_before)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// FIDELITY counts contacts; QUALITY is the running mean of days between them.
+pub fn counters(host: &HostState, now: i64) -> (f64, i64) {
+    let days = host
+        .lastcome
+        .map_or(0.0, |last| (now - last).max(0) as f64 / DAY);
+    let quality = if host.fidelity > 1 {
+        (days + host.quality * host.fidelity as f64) / (host.fidelity + 1) as f64
+    } else {
+        days
+    };
+    (quality, host.fidelity + 1)
+}
+
+/// Writes queued records until none is left.
+pub async fn flush(state: &AppState) {
+    loop {
+        let mut batch = state.contacts.take_batch();
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = write(state, &mut batch).await {
+            // Counters are not worth failing anything for; the next contact counts again.
+            tracing::warn!(error = %e, records = batch.len(), "could not record PROLOG contacts");
+        }
+    }
+}
+
+async fn write(state: &AppState, batch: &mut [Contact]) -> Result<(), AppError> {
+    // In DEVICEID order, so that flushers of several instances lock devices in one order.
+    batch.sort_by(|a, b| a.deviceid.cmp(&b.deviceid));
+    let mut attempt = 1;
+    loop {
+        let result = async {
+            let mut tx = state.store.begin().await?;
+            apply(&mut tx, batch).await?;
+            tx.commit().await?;
+            Ok::<(), AppError>(())
+        }
+        .await;
+        match result {
+            // Aborted by a concurrent transaction (an inventory merging one of the devices).
+            Err(AppError::Conflict(_)) if attempt < 3 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+/// The flusher: writes records as they come, as many per transaction as have queued up
+/// while the previous one was written.
+pub fn spawn_flusher(state: AppState) -> tokio::task::JoinHandle<()> {
+    let contacts: Arc<Contacts> = Arc::clone(&state.contacts);
+    tokio::spawn(async move {
+        loop {
+            if contacts.is_empty() {
+                contacts.queued.notified().await;
+            }
+            flush(&state).await;
+        }
+    })
+}
