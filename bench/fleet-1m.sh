@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A million-device fleet on one box: load, database size, a simulated day, console pages.
 #
-#   bench/fleet-1m.sh            (DEVICES=20000 DAY_DEVICES=2000 bench/fleet-1m.sh for a quick check)
+#   bench/fleet-1m.sh [--help]     (DEVICES=6000 DAY_DEVICES=1000 bench/fleet-1m.sh: a 15-minute check)
 #
 # Builds ocs-server, ocs-loadgen and the console benchmark in release mode, then for each
 # backend of BACKENDS, on a fresh database in a temporary work directory:

@@ -26,9 +26,10 @@ use crate::{parse_duration, LoadgenError};
 /// added or removed, a disk added, a new IP). Inventories are generated from --seed alone:
 /// the same flags always send the same bytes.
 ///
-/// A million-device day, in parts: load the fleet once (`--skip-prolog --images 200
-/// --batch 20000`), then re-inventory it at a daily pace with `--reinventory-only
-/// --changed-share 0.1 --start-period 23h --batch 20000` and the same fleet flags.
+/// A million-device day, in parts (what bench/fleet-1m.sh runs): load the fleet once with
+/// `--agents 1000000 --images 200 --software-min 5 --batch 10000 --skip-prolog`, then
+/// re-inventory it at a daily pace with the same fleet flags and `--reinventory-only
+/// --changed-share 0.1 --start-period 23h`.
 #[derive(Debug, Parser)]
 #[command(name = "ocs-loadgen", version, about, long_about)]
 pub struct Args {
