@@ -9,12 +9,12 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::fleet::{FleetSpec, OsMix};
 use crate::procstat::{self, RssSampler};
 use crate::report::{render, PhaseReport, Ratio, ServerUsage, Summary};
-use crate::run::{prepare, run_phase, PhaseOptions};
+use crate::run::{prepare_range, run_phase, PhaseOptions, PhaseOutcome};
 use crate::target::check_target;
 use crate::{parse_duration, LoadgenError};
 
@@ -25,6 +25,11 @@ use crate::{parse_duration, LoadgenError};
 /// round re-inventories the same devices, a share of which changed something (software
 /// added or removed, a disk added, a new IP). Inventories are generated from --seed alone:
 /// the same flags always send the same bytes.
+///
+/// A million-device day, in parts (what bench/fleet-1m.sh runs): load the fleet once with
+/// `--agents 1000000 --images 200 --software-min 5 --batch 10000 --skip-prolog`, then
+/// re-inventory it at a daily pace with the same fleet flags and `--reinventory-only
+/// --changed-share 0.1 --start-period 23h`.
 #[derive(Debug, Parser)]
 #[command(name = "ocs-loadgen", version, about, long_about)]
 pub struct Args {
@@ -83,6 +88,28 @@ pub struct Args {
     /// Allow targets that are not loopback addresses.
     #[arg(long)]
     pub allow_remote: bool,
+    /// Draw software lists from N base images per catalogue (Linux, Windows) instead of
+    /// independently per device: each device takes one image, image k with probability
+    /// ln((k+2)/(k+1)) / ln(N+1) (Zipf-like: with 100 images the first holds 15 % of the
+    /// devices), and half of the devices then remove up to 3 of its packages and add 1 to 5
+    /// of their own, so that the other half share identical lists. 0: no images.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub images: u32,
+    /// Generate and send each round N devices at a time (generation stays off the clock),
+    /// so that a round of a million devices does not hold every body in memory; the start
+    /// period is shared among the batches. 0: the whole round at once.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub batch: u64,
+    /// The devices are already stored (round 1 sent by an earlier run with the same --seed,
+    /// --device-offset and fleet flags): send only re-inventories, --rounds of them (rounds
+    /// 2, 3, …, with --changed-share as usual).
+    #[arg(long)]
+    pub reinventory_only: bool,
+    /// Print the K software names found on the most devices of the fleet (count, shape,
+    /// name; tab-separated, most frequent first, from the first --agents devices, at most
+    /// 20,000 of them) and exit without sending anything: search terms for benchmarks.
+    #[arg(long, value_name = "K")]
+    pub common_software: Option<usize>,
     /// Per-request timeout.
     #[arg(long, default_value = "60s", value_parser = duration_arg, value_name = "DURATION")]
     pub timeout: Duration,
@@ -141,7 +168,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         software_max: args.software_max,
         os_mix: args.os_mix,
         changed_share: shares(&args.changed_share)?,
+        images: args.images,
     };
+    if let Some(k) = args.common_software {
+        print!("{}", common_software(&spec, args.agents, k));
+        return Ok(());
+    }
     let client = reqwest::Client::builder()
         .timeout(args.timeout)
         .pool_max_idle_per_host(args.concurrency)
@@ -166,25 +198,34 @@ fn run(args: Args) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         skip_prolog: args.skip_prolog,
     };
+    let batch = if args.batch == 0 {
+        args.agents
+    } else {
+        args.batch.min(args.agents)
+    };
+    let first_round = if args.reinventory_only { 2 } else { 1 };
+    let multi = MultiProgress::new();
     let mut phases = Vec::new();
     let mut ratios = Vec::new();
-    for round in 1..=args.rounds {
+    let mut software = (0u64, 0u64);
+    for round in first_round..first_round + args.rounds {
         let kind = if round == 1 {
             "new".to_owned()
         } else {
             format!("reinventory ({}% changed)", spec.share(round) * 100.0)
         };
-        let bodies = Arc::new(prepare(
-            &spec,
-            args.agents,
-            round,
-            args.start_period,
-            threads,
-        ));
-        let mut this_round = Vec::new();
-        for (label, url, pids) in &targets {
-            let progress = if show_progress {
-                let bar = ProgressBar::new(args.agents);
+        // Per target: the merged outcome, CPU seconds and peak RSS over the batches.
+        let mut totals: Vec<(PhaseOutcome, f64, u64)> = targets
+            .iter()
+            .map(|_| (PhaseOutcome::default(), 0.0, 0))
+            .collect();
+        let bars: Vec<ProgressBar> = targets
+            .iter()
+            .map(|(label, _, _)| {
+                if !show_progress {
+                    return ProgressBar::hidden();
+                }
+                let bar = multi.add(ProgressBar::new(args.agents));
                 if let Ok(style) = ProgressStyle::with_template(
                     "{prefix} [{elapsed_precise}] {wide_bar} {pos}/{len} agents, {per_sec}, eta {eta}",
                 ) {
@@ -192,27 +233,47 @@ fn run(args: Args) -> anyhow::Result<()> {
                 }
                 bar.set_prefix(format!("{label} round {round} {kind}"));
                 bar
-            } else {
-                ProgressBar::hidden()
-            };
-            let sampling = (!pids.is_empty()).then(|| {
-                (
-                    procstat::cpu_seconds(pids),
-                    RssSampler::start(pids.clone(), Duration::from_millis(250)),
-                )
-            });
-            let outcome =
-                runtime.block_on(run_phase(&client, url, bodies.clone(), &options, &progress));
-            progress.finish_and_clear();
-            let server = sampling.map(|(before, rss)| {
-                let cpu = (procstat::cpu_seconds(pids) - before).max(0.0);
-                ServerUsage {
-                    pids: pids.clone(),
-                    cpu_seconds: cpu,
-                    cpu_seconds_per_inventory: (outcome.accepted > 0)
-                        .then(|| cpu / outcome.accepted as f64),
-                    peak_rss_mib: rss.finish() as f64 / (1024.0 * 1024.0),
+            })
+            .collect();
+        let mut lo = 0;
+        while lo < args.agents {
+            let hi = (lo + batch).min(args.agents);
+            // Each batch gets its share of the start period, so the pace stays the same.
+            let period = args
+                .start_period
+                .map(|p| p.mul_f64((hi - lo) as f64 / args.agents as f64));
+            let bodies = Arc::new(prepare_range(&spec, lo..hi, round, period, threads));
+            if round == first_round {
+                software.0 += bodies.iter().map(|b| b.software as u64).sum::<u64>();
+                software.1 += bodies.len() as u64;
+            }
+            for (((_, url, pids), total), bar) in targets.iter().zip(&mut totals).zip(&bars) {
+                let sampling = (!pids.is_empty()).then(|| {
+                    (
+                        procstat::cpu_seconds(pids),
+                        RssSampler::start(pids.clone(), Duration::from_millis(250)),
+                    )
+                });
+                let outcome =
+                    runtime.block_on(run_phase(&client, url, bodies.clone(), &options, bar));
+                if let Some((before, rss)) = sampling {
+                    total.1 += (procstat::cpu_seconds(pids) - before).max(0.0);
+                    total.2 = total.2.max(rss.finish());
                 }
+                total.0.absorb(outcome);
+            }
+            lo = hi;
+        }
+        let mut this_round = Vec::new();
+        for (((label, url, pids), (outcome, cpu, rss)), bar) in targets.iter().zip(totals).zip(bars)
+        {
+            bar.finish_and_clear();
+            let server = (!pids.is_empty()).then(|| ServerUsage {
+                pids: pids.clone(),
+                cpu_seconds: cpu,
+                cpu_seconds_per_inventory: (outcome.accepted > 0)
+                    .then(|| cpu / outcome.accepted as f64),
+                peak_rss_mib: rss as f64 / (1024.0 * 1024.0),
             });
             let report = PhaseReport::new(
                 label,
@@ -246,6 +307,9 @@ fn run(args: Args) -> anyhow::Result<()> {
         concurrency: args.concurrency,
         start_period_s: args.start_period.map(|d| d.as_secs_f64()),
         skip_prolog: args.skip_prolog,
+        images: args.images,
+        software_per_device: software.0 as f64 / software.1.max(1) as f64,
+        batch: (args.batch > 0).then_some(batch),
         shapes,
         phases,
         ratios,
@@ -256,4 +320,26 @@ fn run(args: Args) -> anyhow::Result<()> {
         print!("{}", render(&summary));
     }
     Ok(())
+}
+
+/// At most this many devices are read for `--common-software`.
+const COMMON_SAMPLE: u64 = 20_000;
+
+/// The `k` software names on the most devices among the first `agents` (capped), per shape.
+fn common_software(spec: &FleetSpec, agents: u64, k: usize) -> String {
+    let mut counts: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
+    for n in 0..agents.min(COMMON_SAMPLE) {
+        let shape = spec.shape(n).name();
+        for name in spec.software_names(n, 1) {
+            *counts.entry((shape, name)).or_default() += 1;
+        }
+    }
+    let mut ranked: Vec<_> = counts.into_iter().collect();
+    // Most frequent first; ties in name order, so the output is stable.
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    ranked
+        .into_iter()
+        .take(k)
+        .map(|((shape, name), count)| format!("{count}\t{shape}\t{name}\n"))
+        .collect()
 }

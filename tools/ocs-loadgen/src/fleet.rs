@@ -170,6 +170,10 @@ pub struct FleetSpec {
     /// Share of devices that changed something before round 2, 3, …; the last value holds
     /// for every later round.
     pub changed_share: Vec<f64>,
+    /// Base images per catalogue (Linux, Windows): 0 draws every device's software on its
+    /// own; N > 0 gives each device one of N images (see [`FleetSpec::image_of`]) plus, for
+    /// half of them, a few packages of its own, so that many devices share their list.
+    pub images: u32,
 }
 
 impl Default for FleetSpec {
@@ -181,6 +185,7 @@ impl Default for FleetSpec {
             software_max: 2000,
             os_mix: OsMix::default(),
             changed_share: vec![0.1],
+            images: 0,
         }
     }
 }
@@ -208,12 +213,23 @@ const SOFTWARE: u64 = 2;
 const CHANGE: u64 = 3;
 const APPLY: u64 = 4;
 const INSTALL: u64 = 5;
+const IMAGE: u64 = 6;
+const IMAGE_PICK: u64 = 7;
+const DRIFT: u64 = 8;
+
+/// Share of devices (in images mode) that run their image exactly as installed.
+const PRISTINE: f64 = 0.5;
 
 /// The mutable part of a device: what re-inventories report differently.
 #[derive(Debug, Clone)]
 struct State {
     /// Catalogue indices and version variants, sorted by index.
     software: Vec<(u32, u8)>,
+    /// The device's image (images mode), whose packages carry the image's install dates.
+    image: Option<u64>,
+    /// Packages the device installed itself on top of its image, sorted (images mode only):
+    /// they carry the device's own install dates.
+    own: Vec<u32>,
     /// Extra disks added since round 1.
     extra_disks: u32,
     /// Subnet number and host part of the main address.
@@ -423,16 +439,7 @@ impl FleetSpec {
 
     /// Device `n`'s documents for `round` (1 = first inventory).
     pub fn generate(&self, n: u64, round: u32) -> Generated {
-        let index = self.index(n);
-        let id = Identity::new(self, index);
-        let catalogue = id.catalogue();
-        let mut state = self.initial_state(&id, catalogue.len());
-        for r in 2..=round {
-            if let Some(change) = self.change(n, r) {
-                let mut rng = Rng::derive(self.seed, &[index, u64::from(r), APPLY]);
-                apply(&mut state, change, &mut rng, catalogue.len());
-            }
-        }
+        let (id, state) = self.state(n, round);
         let change = self.change(n, round);
         let checksum = match (round, change) {
             (0 | 1, _) => id.shape.first_checksum(),
@@ -462,7 +469,62 @@ impl FleetSpec {
         }
     }
 
+    /// Device `n`'s software names in `round`, in catalogue order (what the agent reports,
+    /// without versions).
+    pub fn software_names(&self, n: u64, round: u32) -> Vec<&'static str> {
+        let (id, state) = self.state(n, round);
+        let catalogue = id.catalogue();
+        state
+            .software
+            .iter()
+            .filter_map(|(pkg, _)| catalogue.get(*pkg as usize).map(|p| p.name.as_str()))
+            .collect()
+    }
+
+    /// The image device `n` was installed from (`None` without images). Image `k` of N is
+    /// taken with probability ln((k+2)/(k+1)) / ln(N+1), about 1/((k+1) ln N): a Zipf-like
+    /// law where a few images cover most of the fleet and a long tail of images has a few
+    /// devices each, as in real fleets (with 100 images, the first holds 15 % of the
+    /// devices and the first ten half of them).
+    pub fn image_of(&self, n: u64) -> Option<u64> {
+        self.image_at(self.index(n))
+    }
+
+    fn image_at(&self, index: u64) -> Option<u64> {
+        if self.images == 0 {
+            return None;
+        }
+        let mut rng = Rng::derive(self.seed, &[index, IMAGE_PICK]);
+        // (N+1)^u is uniform in log scale over [1, N+1): the continuous form of Zipf(1).
+        let k = (f64::from(self.images) + 1.0).powf(rng.unit()).floor() as u64;
+        Some(k.saturating_sub(1).min(u64::from(self.images) - 1))
+    }
+
+    /// Device `n`'s identity and its state in `round`.
+    fn state(&self, n: u64, round: u32) -> (Identity, State) {
+        let index = self.index(n);
+        let id = Identity::new(self, index);
+        let catalogue_len = id.catalogue().len();
+        let mut state = self.initial_state(&id, catalogue_len);
+        for r in 2..=round {
+            if let Some(change) = self.change(n, r) {
+                let mut rng = Rng::derive(self.seed, &[index, u64::from(r), APPLY]);
+                apply(&mut state, change, &mut rng, catalogue_len);
+            }
+        }
+        (id, state)
+    }
+
+    /// Fewest and most software entries, in order.
+    fn bounds(&self) -> (u32, u32) {
+        let lo = self.software_min.min(self.software_max);
+        (lo, self.software_max.max(lo))
+    }
+
     fn initial_state(&self, id: &Identity, catalogue_len: usize) -> State {
+        if let Some(image) = self.image_at(id.index) {
+            return self.imaged_state(id, image, catalogue_len);
+        }
         let mut rng = Rng::derive(self.seed, &[id.index, SOFTWARE]);
         let lo = self.software_min.min(self.software_max);
         let hi = self.software_max.max(lo);
@@ -482,10 +544,79 @@ impl FleetSpec {
         software.sort_unstable();
         State {
             software,
+            image: None,
+            own: Vec::new(),
             extra_disks: 0,
             subnet: id.subnet,
             host: id.host,
         }
+    }
+
+    /// Images mode: the image's list, then (for half of the devices) up to 3 packages removed
+    /// and 1 to 5 added, staying within the size bounds.
+    fn imaged_state(&self, id: &Identity, image: u64, catalogue_len: usize) -> State {
+        let family = match id.shape {
+            Shape::Windows => 1,
+            Shape::Unix | Shape::Fusion => 0,
+        };
+        let mut software = self.image_software(family, image, catalogue_len);
+        let mut own = Vec::new();
+        let mut rng = Rng::derive(self.seed, &[id.index, DRIFT]);
+        if rng.unit() >= PRISTINE {
+            let (lo, hi) = self.bounds();
+            let (lo, hi) = (lo as usize, (hi as usize).min(catalogue_len));
+            for _ in 0..rng.range(0, 3) {
+                if software.len() > lo.max(1) {
+                    let at = rng.index(software.len());
+                    software.remove(at);
+                }
+            }
+            let wanted = rng.range(1, 5);
+            let mut added = 0;
+            // Bounded: a device whose image holds nearly the whole catalogue adds fewer.
+            for _ in 0..wanted * 20 {
+                if added == wanted || software.len() >= hi {
+                    break;
+                }
+                let pkg = u32::try_from(rng.index(catalogue_len)).unwrap_or(0);
+                if let Err(at) = software.binary_search_by_key(&pkg, |(p, _)| *p) {
+                    software.insert(at, (pkg, variant(&mut rng)));
+                    if let Err(at) = own.binary_search(&pkg) {
+                        own.insert(at, pkg);
+                    }
+                    added += 1;
+                }
+            }
+        }
+        State {
+            software,
+            image: Some(image),
+            own,
+            extra_disks: 0,
+            subnet: id.subnet,
+            host: id.host,
+        }
+    }
+
+    /// Image `image` of a catalogue family (0 Linux, 1 Windows): a size drawn like a device's
+    /// in the non-image mode, distinct packages and their versions, sorted by index.
+    fn image_software(&self, family: u64, image: u64, catalogue_len: usize) -> Vec<(u32, u8)> {
+        let mut rng = Rng::derive(self.seed, &[IMAGE, family, image]);
+        let (lo, hi) = self.bounds();
+        let wanted = usize::try_from(rng.range(u64::from(lo), u64::from(hi)))
+            .unwrap_or(0)
+            .min(catalogue_len);
+        let mut pool: Vec<u32> = (0..u32::try_from(catalogue_len).unwrap_or(u32::MAX)).collect();
+        for i in 0..wanted {
+            let j = i + rng.index(pool.len() - i);
+            pool.swap(i, j);
+        }
+        let mut software: Vec<(u32, u8)> = pool[..wanted]
+            .iter()
+            .map(|pkg| (*pkg, variant(&mut rng)))
+            .collect();
+        software.sort_unstable();
+        software
     }
 }
 
@@ -511,6 +642,11 @@ fn apply(state: &mut State, change: Change, rng: &mut Rng, catalogue_len: usize)
                 let pkg = u32::try_from(rng.index(catalogue_len)).unwrap_or(0);
                 if let Err(at) = state.software.binary_search_by_key(&pkg, |(p, _)| *p) {
                     state.software.insert(at, (pkg, variant(rng)));
+                    if state.image.is_some() {
+                        if let Err(at) = state.own.binary_search(&pkg) {
+                            state.own.insert(at, pkg);
+                        }
+                    }
                     added += 1;
                 }
             }
@@ -652,9 +788,17 @@ impl Identity {
         }
     }
 
-    /// `YYYY/MM/DD hh:mm:ss`, the INSTALLDATE format of every agent.
-    fn install_date(&self, pkg: u32) -> String {
-        let mut rng = Rng::derive(self.seed, &[self.index, u64::from(pkg), INSTALL]);
+    /// `YYYY/MM/DD hh:mm:ss`, the INSTALLDATE format of every agent. A package that came
+    /// with the device's image carries the image's date, so that imaged devices report
+    /// identical rows.
+    fn install_date(&self, state: &State, pkg: u32) -> String {
+        let mut rng = match state.image {
+            Some(image) if state.own.binary_search(&pkg).is_err() => {
+                let family = u64::from(self.shape == Shape::Windows);
+                Rng::derive(self.seed, &[IMAGE, family, image, u64::from(pkg), INSTALL])
+            }
+            _ => Rng::derive(self.seed, &[self.index, u64::from(pkg), INSTALL]),
+        };
         format!(
             "{:04}/{:02}/{:02} {:02}:{:02}:{:02}",
             rng.range(2019, 2026),
@@ -843,7 +987,11 @@ fn unix(id: &Identity, state: &State, checksum: u64) -> String {
         let Some(p) = catalogue.get(*pkg as usize) else {
             continue;
         };
-        let (version, size, date) = (id.version(p, *v), p.size.to_string(), id.install_date(*pkg));
+        let (version, size, date) = (
+            id.version(p, *v),
+            p.size.to_string(),
+            id.install_date(state, *pkg),
+        );
         w.row(
             "SOFTWARES",
             [
@@ -1253,7 +1401,11 @@ fn windows(id: &Identity, state: &State, checksum: u64) -> String {
         let Some(p) = catalogue.get(*pkg as usize) else {
             continue;
         };
-        let (version, size, date) = (id.version(p, *v), p.size.to_string(), id.install_date(*pkg));
+        let (version, size, date) = (
+            id.version(p, *v),
+            p.size.to_string(),
+            id.install_date(state, *pkg),
+        );
         let folder = format!(
             "C:\\Program Files\\{}",
             p.name.split(' ').next().unwrap_or_default()
@@ -1427,6 +1579,178 @@ mod tests {
         assert_eq!(
             a.inventory, b.inventory,
             "an unchanged device sends the same document"
+        );
+    }
+
+    /// FNV-1a, enough to pin bytes.
+    fn fnv(bytes: &[u8], mut h: u64) -> u64 {
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x100_0000_01b3);
+        }
+        h
+    }
+
+    #[test]
+    fn the_default_fleet_keeps_its_bytes() {
+        // Pinned before images existed: without --images, every document stays byte-identical
+        // across versions, so bench/standard.sh figures stay comparable.
+        let spec = FleetSpec {
+            changed_share: vec![0.0, 0.5],
+            ..FleetSpec::default()
+        };
+        let mut h = 0xcbf2_9ce4_8422_2325;
+        for n in 0..30 {
+            assert_eq!(spec.image_of(n), None);
+            for round in 1..=3 {
+                let g = spec.generate(n, round);
+                h = fnv(g.prolog.as_bytes(), h);
+                h = fnv(g.inventory.as_bytes(), h);
+            }
+        }
+        assert_eq!(h, 0xeaab_bfde_5d8a_f492);
+    }
+
+    fn imaged(images: u32) -> FleetSpec {
+        FleetSpec {
+            seed: 4,
+            software_min: 5,
+            software_max: 2000,
+            images,
+            ..FleetSpec::default()
+        }
+    }
+
+    #[test]
+    fn images_are_deterministic_and_sizes_stay_in_range() {
+        let (a, b) = (imaged(20), imaged(20));
+        for n in 0..40 {
+            let (x, y) = (a.generate(n, 1), b.generate(n, 1));
+            assert_eq!(x.inventory, y.inventory);
+            assert_eq!(a.generate(n, 2).inventory, b.generate(n, 2).inventory);
+        }
+        let other_seed = FleetSpec {
+            seed: 5,
+            ..imaged(20)
+        };
+        assert_ne!(
+            a.generate(0, 1).inventory,
+            other_seed.generate(0, 1).inventory
+        );
+        let mut sizes = Vec::new();
+        for n in 0..3000 {
+            let (id, st) = a.state(n, 1);
+            assert!(
+                (5..=2000).contains(&st.software.len()),
+                "{}",
+                st.software.len()
+            );
+            assert!(
+                st.software.windows(2).all(|w| w[0].0 < w[1].0),
+                "sorted, distinct"
+            );
+            assert!(st.software.len() <= id.catalogue().len());
+            sizes.push(st.software.len());
+        }
+        // Images of many sizes: both ends of the range are represented.
+        assert!(sizes.iter().any(|s| *s < 500) && sizes.iter().any(|s| *s > 1500));
+        // Small bounds hold too.
+        let small = FleetSpec {
+            software_min: 5,
+            software_max: 8,
+            ..imaged(3)
+        };
+        assert!((0..300).all(|n| (5..=8).contains(&small.state(n, 1).1.software.len())));
+    }
+
+    #[test]
+    fn imaged_devices_share_identical_lists() {
+        let s = imaged(20);
+        let mut lists: std::collections::HashMap<(u64, Vec<(u32, u8)>), u32> = Default::default();
+        let devices = 2000;
+        for n in 0..devices {
+            let (id, st) = s.state(n, 1);
+            let family = u64::from(id.shape == Shape::Windows);
+            let image = s.image_software(family, st.image.unwrap(), id.catalogue().len());
+            // Near-identical: a device differs from its image by at most 3 + 5 packages.
+            let missing = image.iter().filter(|p| !st.software.contains(p)).count();
+            let extra = st.software.iter().filter(|p| !image.contains(p)).count();
+            assert!(missing <= 3 && extra <= 5, "{missing} {extra}");
+            assert!(extra <= st.own.len() && st.own.len() <= 5);
+            *lists.entry((family, st.software)).or_default() += 1;
+        }
+        let shared: u32 = lists.values().filter(|c| **c > 1).sum();
+        let share = f64::from(shared) / devices as f64;
+        assert!((0.4..0.6).contains(&share), "{share}");
+
+        // Two pristine devices of one image and shape send the very same SOFTWARES rows.
+        let rows = |n: u64| {
+            let g = s.generate(n, 1);
+            let (a, b) = (
+                g.inventory.find("<SOFTWARES>").unwrap(),
+                g.inventory.rfind("</SOFTWARES>").unwrap(),
+            );
+            g.inventory[a..b].to_owned()
+        };
+        for shape in Shape::ALL {
+            let pristine: Vec<u64> = (0..devices)
+                .filter(|n| s.shape(*n) == shape && s.image_of(*n) == Some(0))
+                .filter(|n| s.state(*n, 1).1.own.is_empty())
+                .take(2)
+                .collect();
+            let [x, y] = pristine[..] else {
+                panic!("two pristine {shape} devices of image 0")
+            };
+            assert_eq!(s.state(x, 1).1.software, s.state(y, 1).1.software);
+            assert_eq!(rows(x), rows(y), "{shape}");
+        }
+    }
+
+    #[test]
+    fn images_follow_a_zipf_like_law() {
+        let s = imaged(100);
+        let mut counts = vec![0u32; 100];
+        let devices = 20_000;
+        for n in 0..devices {
+            counts[s.image_of(n).unwrap() as usize] += 1;
+        }
+        let share = |k: usize| f64::from(counts[k]) / f64::from(devices as u32);
+        // ln 2 / ln 101 = 15 %, the first ten ln 11 / ln 101 = 52 %.
+        assert!((0.13..0.17).contains(&share(0)), "{}", share(0));
+        let first_ten: f64 = (0..10).map(share).sum();
+        assert!((0.48..0.56).contains(&first_ten), "{first_ten}");
+        assert!(counts[0] > counts[9] && counts[9] > counts[99]);
+        assert!(counts[99] > 0, "the tail is used");
+        // One image: the whole fleet shares it.
+        assert!((0..100).all(|n| imaged(1).image_of(n) == Some(0)));
+    }
+
+    #[test]
+    fn imaged_devices_change_and_keep_unchanged_documents() {
+        let s = FleetSpec {
+            changed_share: vec![0.0, 0.5],
+            ..imaged(10)
+        };
+        let changed = (0..200).find(|n| {
+            matches!(s.change(*n, 3), Some(Change::SoftwareAdded(_)))
+                && s.shape(*n) == Shape::Windows
+        });
+        let n = changed.unwrap();
+        let (before, after) = (s.generate(n, 2), s.generate(n, 3));
+        assert!(after.software > before.software);
+        assert!(s.state(n, 3).1.own.len() > s.state(n, 2).1.own.len());
+        let unchanged = (0..200).find(|n| s.change(*n, 3).is_none()).unwrap();
+        assert_eq!(
+            s.generate(unchanged, 2).inventory,
+            s.generate(unchanged, 3).inventory
+        );
+        assert_eq!(
+            s.generate(unchanged, 1).software,
+            s.generate(unchanged, 2).software
+        );
+        assert_eq!(
+            s.software_names(unchanged, 1).len(),
+            s.generate(unchanged, 1).software
         );
     }
 

@@ -180,6 +180,12 @@ pub struct Summary {
     pub start_period_s: Option<f64>,
     /// Whether PROLOG was skipped.
     pub skip_prolog: bool,
+    /// Base images per catalogue (0: software drawn per device).
+    pub images: u32,
+    /// Mean software entries per device in the first round sent.
+    pub software_per_device: f64,
+    /// Devices generated and sent at a time (`None`: whole rounds).
+    pub batch: Option<u64>,
     /// Agents per shape.
     pub shapes: BTreeMap<String, u64>,
     /// Every phase, in the order run (A then B for each round).
@@ -202,11 +208,17 @@ pub fn render(summary: &Summary) -> String {
         .collect();
     let _ = writeln!(
         out,
-        "fleet: {} agents (seed {}, offset {}; {}), concurrency {}, {}{}",
+        "fleet: {} agents (seed {}, offset {}; {}; {:.0} software each on average{}), concurrency {}, {}{}",
         summary.agents,
         summary.seed,
         summary.device_offset,
         shapes.join(", "),
+        summary.software_per_device,
+        if summary.images > 0 {
+            format!(", from {} images", summary.images)
+        } else {
+            String::new()
+        },
         summary.concurrency,
         summary.start_period_s.map_or_else(
             || "as fast as possible".to_owned(),

@@ -31,6 +31,8 @@ pub struct Body {
     pub inventory: Vec<u8>,
     /// When it arrives, from the start of the phase (zero when running flat out).
     pub arrival: Duration,
+    /// How many software entries its inventory holds.
+    pub software: usize,
 }
 
 /// zlib at level 6, what the Perl agents (Compress::Zlib) and the Windows agent send.
@@ -54,13 +56,29 @@ pub fn prepare(
     start_period: Option<Duration>,
     threads: usize,
 ) -> Vec<Body> {
+    prepare_range(spec, 0..agents, round, start_period, threads)
+}
+
+/// [`prepare`] for the devices of `range` only (a batch of a larger round): arrivals are
+/// spread over `start_period` from the start of the batch.
+pub fn prepare_range(
+    spec: &FleetSpec,
+    range: std::ops::Range<u64>,
+    round: u32,
+    start_period: Option<Duration>,
+    threads: usize,
+) -> Vec<Body> {
     let threads = threads.max(1);
+    let (first, agents) = (range.start, range.end.saturating_sub(range.start));
     let chunk = agents.div_ceil(threads as u64).max(1);
     let mut bodies: Vec<Body> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..threads as u64)
             .map(|t| {
                 scope.spawn(move || {
-                    let (lo, hi) = (t * chunk, ((t + 1) * chunk).min(agents));
+                    let (lo, hi) = (
+                        first + (t * chunk).min(agents),
+                        first + ((t + 1) * chunk).min(agents),
+                    );
                     (lo..hi)
                         .map(|n| {
                             let g = spec.generate(n, round);
@@ -76,6 +94,7 @@ pub fn prepare(
                                 prolog: zlib(g.prolog.as_bytes()),
                                 inventory: zlib(g.inventory.as_bytes()),
                                 arrival,
+                                software: g.software,
                             }
                         })
                         .collect::<Vec<Body>>()
@@ -132,6 +151,13 @@ impl PhaseOutcome {
         for (k, v) in other.errors {
             *self.errors.entry(k).or_default() += v;
         }
+    }
+
+    /// Adds a later batch of the same phase: its requests, latencies and errors, and its
+    /// time (batches run one after the other).
+    pub fn absorb(&mut self, other: PhaseOutcome) {
+        self.elapsed += other.elapsed;
+        self.merge(other);
     }
 
     fn error(&mut self, kind: String) {

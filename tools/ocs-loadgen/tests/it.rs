@@ -199,3 +199,128 @@ fn non_loopback_targets_are_refused() {
     ]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test]
+async fn a_loaded_imaged_fleet_is_reinventoried_in_batches_without_round_one() {
+    let Some(bin) = server_bin() else { return };
+    let server = TestServer::start(&bin, &[]).unwrap();
+    let url = server.agent_url();
+    let fleet = [
+        "--agents",
+        "60",
+        "--seed",
+        "3",
+        "--images",
+        "4",
+        "--software-min",
+        "5",
+        "--software-max",
+        "80",
+        "--batch",
+        "25",
+        "--concurrency",
+        "4",
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--url", url.as_str()];
+        args.extend_from_slice(&fleet);
+        args.extend_from_slice(extra);
+        let out = loadgen(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let load = run(&["--skip-prolog"]);
+    assert_eq!(load["images"], 4);
+    assert_eq!(load["batch"], 25);
+    assert_eq!(load["phases"][0]["round"], 1);
+    assert_eq!(load["phases"][0]["inventories_accepted"], 60);
+    assert_eq!(load["phases"][0]["requests"], 60);
+    let day = run(&["--reinventory-only", "--changed-share", "0.5"]);
+    let phases = day["phases"].as_array().unwrap();
+    assert_eq!(phases.len(), 1, "round 1 is not sent again");
+    let p = &phases[0];
+    assert_eq!(p["round"], 2);
+    assert_eq!(p["kind"], "reinventory (50% changed)");
+    assert_eq!(p["inventories_accepted"], 60, "{p}");
+    assert_eq!(p["prolog"]["count"], 60);
+    assert_eq!(p["errors"], serde_json::json!({}));
+
+    // Still 60 devices, the changed ones in their round-2 state.
+    let token = server.token();
+    let (status, page) = server.api("/api/v1/computers?per_page=100", &token).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["total"], 60);
+    let spec = FleetSpec {
+        seed: 3,
+        software_min: 5,
+        software_max: 80,
+        images: 4,
+        changed_share: vec![0.5],
+        ..FleetSpec::default()
+    };
+    let ids: HashMap<String, i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["deviceid"].as_str().unwrap().to_owned(),
+                i["id"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let changed: Vec<u64> = (0..60)
+        .filter(|n| {
+            matches!(
+                spec.change(*n, 2),
+                Some(Change::SoftwareAdded(_) | Change::SoftwareRemoved(_))
+            )
+        })
+        .take(4)
+        .collect();
+    assert!(!changed.is_empty());
+    for n in changed {
+        let g = spec.generate(n, 2);
+        assert_ne!(g.software, spec.generate(n, 1).software);
+        let (status, computer) = server
+            .api(&format!("/api/v1/computers/{}", ids[&g.deviceid]), &token)
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            computer["softwares"].as_array().map_or(0, Vec::len),
+            g.software
+        );
+    }
+}
+
+#[test]
+fn common_software_names_the_most_shared_packages() {
+    let out = loadgen(&[
+        "--agents",
+        "300",
+        "--images",
+        "5",
+        "--software-min",
+        "5",
+        "--software-max",
+        "2000",
+        "--common-software",
+        "4",
+    ]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 4, "{text}");
+    let counts: Vec<u64> = rows.iter().map(|r| r[0].parse().unwrap()).collect();
+    assert!(counts.windows(2).all(|w| w[0] >= w[1]), "{text}");
+    // With 5 images, the top packages sit on a large share of one shape's devices.
+    assert!(counts[0] > 50, "{text}");
+    assert!(rows
+        .iter()
+        .all(|r| ["unix", "fusion", "windows"].contains(&r[1]) && !r[2].is_empty()));
+}
