@@ -109,6 +109,8 @@ pub async fn ingest(
         let change = match (write, section.storage) {
             (Write::Skip, _) => continue,
             (_, Storage::AppendOnly) => tx.append_section(id, section, &rows.rows).await?,
+            // A new device has no rows to delete or compare.
+            _ if created => tx.append_section(id, section, &rows.rows).await?,
             (Write::Merge, _) => tx.diff_section(id, section, &rows.rows).await?,
             (Write::Replace, _) => tx.replace_section(id, section, &rows.rows).await?,
         };
