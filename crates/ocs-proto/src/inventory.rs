@@ -286,7 +286,7 @@ impl ContentMapper {
     }
 
     fn wants_row(&self, section: &Section, rows: &[Row], index: usize) -> bool {
-        !(section.storage == Storage::Single && !rows.is_empty()) && !self.exceeded[index]
+        (section.storage != Storage::Single || rows.is_empty()) && !self.exceeded[index]
     }
 
     /// One present child of `CONTENT`.

@@ -2,7 +2,6 @@
 //! update the contact counters, and build the reply with its option blocks.
 
 use ocs_proto::reply::{Param, PrologReply, PrologResponse, ReplyOption};
-use ocs_proto::request::AgentRequest;
 use ocs_storage::{DeviceSetting, HostState, WriteTx};
 
 use crate::app::agent::AgentMeta;
@@ -19,12 +18,12 @@ enum Decision {
     Break,
 }
 
-/// Handles a PROLOG; returns the reply and a description for the log.
+/// Handles the PROLOG of `deviceid`; returns the reply and a description for the log.
 pub async fn prolog(
     state: &AppState,
     options: &Options,
     meta: &AgentMeta,
-    request: &AgentRequest,
+    deviceid: &str,
 ) -> Result<(PrologReply, String), AppError> {
     if let Some(reason) = useragents::refusal(
         &meta.user_agent,
@@ -33,10 +32,6 @@ pub async fn prolog(
     ) {
         return Err(AppError::bad_request("E_BAD_USER_AGENT", reason));
     }
-    let deviceid = request
-        .deviceid
-        .as_deref()
-        .ok_or_else(|| AppError::bad_request("E_BAD_DEVICEID", "missing DEVICEID"))?;
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let host = tx.lock_host(deviceid).await?;
