@@ -289,6 +289,46 @@ impl ContentMapper {
         (section.storage != Storage::Single || rows.is_empty()) && !self.exceeded[index]
     }
 
+    /// The section whose rows an element of this name holds, when its rows can be read field
+    /// by field into a [`RowBuffer`] (every section and SOFTWARES; never the names `add` gives
+    /// a meaning of their own) and another row would change the result.
+    pub(crate) fn row_section(&self, name: &str) -> Option<(usize, &'static Section)> {
+        if matches!(
+            name,
+            "HARDWARE" | "ACCOUNTINFO" | "DOWNLOAD" | "IPDISCOVER" | "OLD_DEVICEID" | "DEVICEID"
+        ) {
+            return None;
+        }
+        let (index, section, rows) =
+            match catalogue::SECTIONS.iter().position(|s| s.element == name) {
+                Some(i) => (i, &catalogue::SECTIONS[i], &self.sections[i]),
+                None if name == catalogue::SOFTWARES.element => (
+                    catalogue::SECTIONS.len(),
+                    &catalogue::SOFTWARES,
+                    &self.softwares,
+                ),
+                None => return None,
+            };
+        self.wants_row(section, rows, index)
+            .then_some((index, section))
+    }
+
+    /// A present row element of the section `row_section` gave, read into `row`.
+    pub(crate) fn add_row(&mut self, index: usize, row: &RowBuffer) {
+        let (section, rows) = match self.sections.get_mut(index) {
+            Some(rows) => (&catalogue::SECTIONS[index], rows),
+            None => (&catalogue::SOFTWARES, &mut self.softwares),
+        };
+        if section.storage == Storage::Single && !rows.is_empty() {
+            return;
+        }
+        if rows.len() >= self.max_rows {
+            self.exceeded[index] = true;
+            return;
+        }
+        rows.push(row.row());
+    }
+
     /// One present child of `CONTENT`.
     pub(crate) fn add(&mut self, el: Element) {
         if let Some(i) = catalogue::SECTIONS
@@ -424,6 +464,111 @@ fn discovered_hosts(ipd: &Element) -> Vec<DiscoveredHost> {
             })
         })
         .collect()
+}
+
+/// One row element read field by field without building it: the text of the first present
+/// child of each name a field (or alias) of the section answers to, in one reused buffer.
+/// `row()` then gives what the element tree's [`row`] gives for the same element.
+#[derive(Debug, Default)]
+pub(crate) struct RowBuffer {
+    section: Option<&'static Section>,
+    /// Per distinct field or alias name: where its text lies in `text`, once found.
+    slots: Vec<Option<(usize, usize)>>,
+    /// The names, in slot order.
+    names: Vec<&'static str>,
+    /// Per field, the slots of its name then of its aliases.
+    lookups: Vec<Vec<usize>>,
+    text: String,
+    /// The slot of the child being read, and where its text starts.
+    reading: Option<(usize, usize)>,
+}
+
+impl RowBuffer {
+    /// Starts a row of `section`, forgetting the previous one.
+    pub(crate) fn start(&mut self, section: &'static Section) {
+        if !self.section.is_some_and(|s| std::ptr::eq(s, section)) {
+            self.section = Some(section);
+            self.names.clear();
+            self.lookups.clear();
+            for f in section.fields {
+                let mut lookup = Vec::with_capacity(1 + f.aliases.len());
+                for name in std::iter::once(f.name).chain(f.aliases.iter().copied()) {
+                    let slot = match self.names.iter().position(|n| *n == name) {
+                        Some(slot) => slot,
+                        None => {
+                            self.names.push(name);
+                            self.names.len() - 1
+                        }
+                    };
+                    lookup.push(slot);
+                }
+                self.lookups.push(lookup);
+            }
+        }
+        self.slots.clear();
+        self.slots.resize(self.names.len(), None);
+        self.text.clear();
+        self.reading = None;
+    }
+
+    fn empty_slot(&self, name: &str) -> Option<usize> {
+        let slot = self.names.iter().position(|n| *n == name)?;
+        self.slots[slot].is_none().then_some(slot)
+    }
+
+    /// An attribute of the row element: a present child with this text.
+    pub(crate) fn attribute(&mut self, name: &str, value: &str) {
+        if let Some(slot) = self.empty_slot(name) {
+            let start = self.text.len();
+            self.text.push_str(value);
+            self.slots[slot] = Some((start, self.text.len()));
+        }
+    }
+
+    /// A child of the row element opens; its text is kept if it is the first of a field name.
+    pub(crate) fn open_child(&mut self, name: &str) {
+        self.reading = self.empty_slot(name).map(|slot| (slot, self.text.len()));
+    }
+
+    /// A piece of the open child's own text.
+    pub(crate) fn child_text(&mut self, text: &str) {
+        if self.reading.is_some() {
+            self.text.push_str(text);
+        }
+    }
+
+    /// The child closes: kept when present, its text emptied when only whitespace.
+    pub(crate) fn close_child(&mut self, blank: bool) {
+        if let Some((slot, start)) = self.reading.take() {
+            if blank {
+                self.text.truncate(start);
+            } else {
+                if self.text[start..].trim().is_empty() {
+                    self.text.truncate(start);
+                }
+                self.slots[slot] = Some((start, self.text.len()));
+            }
+        }
+    }
+
+    /// The row, normalised.
+    pub(crate) fn row(&self) -> Row {
+        let Some(section) = self.section else {
+            return Row::new();
+        };
+        section
+            .fields
+            .iter()
+            .zip(&self.lookups)
+            .map(|(f, lookup)| {
+                let raw = lookup
+                    .iter()
+                    .find_map(|slot| self.slots[*slot])
+                    .map(|(start, end)| &self.text[start..end]);
+                normalise(f, raw)
+            })
+            .collect()
+    }
 }
 
 /// Builds one row: each field from its element (or an alias), normalised.

@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 
 use crate::codec::{decode_body, BodyEncoding, CodecError, DecodeLimits};
-use crate::inventory::{ContentMapper, InventoryError, DEFAULT_MAX_ROWS_PER_SECTION};
+use crate::inventory::{ContentMapper, InventoryError, RowBuffer, DEFAULT_MAX_ROWS_PER_SECTION};
 use crate::request::{self, AgentRequest, Query, Request, RequestError};
 use crate::xml::{self, Element, Sink, TreeSink, XmlLimits};
 
@@ -146,6 +146,10 @@ struct RequestSink {
     /// The small tree under construction, and what it is for.
     tree: TreeSink,
     target: Target,
+    /// The section row being read field by field (section index for the mapper), the rows
+    /// of every section going through the one buffer.
+    row: Option<usize>,
+    row_buffer: RowBuffer,
 }
 
 impl RequestSink {
@@ -159,6 +163,8 @@ impl RequestSink {
             content_done: false,
             tree: TreeSink::default(),
             target: Target::Content,
+            row: None,
+            row_buffer: RowBuffer::default(),
         }
     }
 
@@ -200,8 +206,20 @@ impl Sink for RequestSink {
         if self.tree.is_building() {
             return self.tree.open(name);
         }
+        if self.row.is_some() {
+            if depth == 3 {
+                self.row_buffer.open_child(name);
+            }
+            return;
+        }
         if depth == 1 && name == "CONTENT" && !self.content_done {
             self.in_content = true;
+        } else if let Some((index, section)) = (depth == 2 && self.in_content)
+            .then(|| self.content.row_section(name))
+            .flatten()
+        {
+            self.row = Some(index);
+            self.row_buffer.start(section);
         } else if let Some(target) = self.target_of(depth, name) {
             self.target = target;
             self.tree.open(name);
@@ -214,6 +232,12 @@ impl Sink for RequestSink {
         }
         // An attribute is a present child one level below the element just opened.
         let depth = self.depth;
+        if self.row.is_some() {
+            if depth == 3 {
+                self.row_buffer.attribute(name, &value);
+            }
+            return;
+        }
         if depth == 1 && name == "CONTENT" && !self.content_done {
             // Attributes come before any child: this empty CONTENT is the first present one.
             self.content_done = true;
@@ -230,6 +254,8 @@ impl Sink for RequestSink {
     fn text(&mut self, text: &str) {
         if self.tree.is_building() {
             self.tree.text(text);
+        } else if self.row.is_some() && self.depth == 4 {
+            self.row_buffer.child_text(text);
         }
     }
 
@@ -243,6 +269,17 @@ impl Sink for RequestSink {
                         self.deliver(el);
                     }
                 }
+            }
+        } else if let Some(index) = self.row {
+            match self.depth {
+                3 => self.row_buffer.close_child(blank),
+                2 => {
+                    self.row = None;
+                    if !blank {
+                        self.content.add_row(index, &self.row_buffer);
+                    }
+                }
+                _ => {}
             }
         } else if self.depth == 1 && self.in_content {
             self.in_content = false;
