@@ -18,9 +18,10 @@ import sys
 import xml.etree.ElementTree as ET
 import zlib
 
-TARGETS = ["decode_body", "xml_parse", "inventory", "prolog", "download", "reply_reader", "info_file"]
+TARGETS = ["decode_body", "xml_parse", "inventory", "prolog", "download", "reply_reader", "info_file",
+           "read_equivalence"]
 # Largest input per target; scripts/fuzz.sh passes the same values to -max_len.
-MAX_LEN = {"inventory": 16384}
+MAX_LEN = {"inventory": 16384, "read_equivalence": 16384}
 DEFAULT_MAX_LEN = 4096
 DECL = '<?xml version="1.0" encoding="UTF-8"?>\n'
 
@@ -166,6 +167,9 @@ def main():
         b"  <RESPONSE>SEND</RESPONSE>\n</REPLY>\n",
     ]
     corpus["info_file"] = INFO_FILES
+    # The first byte picks the limits: even, the defaults; odd, tight ones.
+    documents = inventories + small_requests + STATUS_QUERIES
+    corpus["read_equivalence"] = [b"\x00" + d for d in documents] + [b"\x5b" + d for d in documents[:10]]
     decode = [e for d in small_requests + replies + STATUS_QUERIES for e in encodings(d)]
     decode += [bytes([0x85]) + b for b in zlib_bodies if len(b) < DEFAULT_MAX_LEN]
     if args.committed:

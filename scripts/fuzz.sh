@@ -14,14 +14,14 @@ SECONDS_PER_TARGET=${1:-60}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 FUZZ="$ROOT/fuzz"
 FIXTURES=${OCS_FIXTURES_DIR:-$ROOT/../shared/fixtures/real-agent}
-TARGETS=${FUZZ_TARGETS:-"decode_body xml_parse inventory prolog download reply_reader info_file"}
+TARGETS=${FUZZ_TARGETS:-"decode_body xml_parse inventory prolog download reply_reader info_file read_equivalence"}
 RSS_LIMIT_MB=${FUZZ_RSS_LIMIT_MB:-1024}
 # The targets are safe Rust, so what matters is panics, failed assertions and overflow (debug
 # assertions on); AddressSanitizer would only cost a factor of four in executions. Set
 # FUZZ_SANITIZER=address to have it anyway.
 BUILD_FLAGS=(--sanitizer "${FUZZ_SANITIZER:-none}" --debug-assertions)
 # Larger inputs than this are cut by libFuzzer; make-seeds.py keeps its seeds within them.
-max_len() { case "$1" in inventory) echo 16384 ;; *) echo 4096 ;; esac; }
+max_len() { case "$1" in inventory | read_equivalence) echo 16384 ;; *) echo 4096 ;; esac; }
 
 case "$SECONDS_PER_TARGET" in
   '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;;

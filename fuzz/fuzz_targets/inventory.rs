@@ -1,14 +1,13 @@
-//! An agent body through the whole INVENTORY reading path: decode, envelope, inventory mapping.
+//! An agent body through the whole INVENTORY reading path, as the server reads it
+//! (`read_request`: decode, envelope, inventory mapping while streaming).
 //! Every row has one value per catalogue field, of the field's kind; single-row sections keep
 //! one row; the capacity parts are trimmed, sorted and deduplicated as documented.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use ocs_proto::catalogue::{self, FieldKind, Section, Storage};
-use ocs_proto::codec::decode_body;
-use ocs_proto::inventory::Row;
-use ocs_proto::request::parse_request;
-use ocs_proto::{DecodeLimits, Inventory, InventoryError, Value};
+use ocs_proto::inventory::{Row, DEFAULT_MAX_ROWS_PER_SECTION};
+use ocs_proto::{read_request, DecodeLimits, InventoryError, ReadLimits, Request, Value};
 
 const LIMITS: DecodeLimits = DecodeLimits {
     max_inflated_bytes: 1 << 20,
@@ -16,20 +15,25 @@ const LIMITS: DecodeLimits = DecodeLimits {
 };
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(decoded) = decode_body(data, LIMITS) else {
+    let Ok(read) = read_request(data, &ReadLimits::new(LIMITS)) else {
         return;
     };
-    let Ok(request) = parse_request(&decoded.xml) else {
+    let Request::Inventory {
+        deviceid,
+        inventory,
+    } = read.request
+    else {
         return;
     };
-    let inv = match Inventory::from_request(&request) {
+    let inv = match inventory {
         Ok(inv) => inv,
-        Err(InventoryError::MissingDeviceId) => return assert!(request.deviceid.is_none()),
-        Err(InventoryError::MissingContent) => {
-            return assert!(request.root.child("CONTENT").is_none())
+        Err(InventoryError::MissingDeviceId) => panic!("the envelope requires a DEVICEID"),
+        Err(InventoryError::MissingContent) => return,
+        Err(InventoryError::TooManyRows { limit, .. }) => {
+            return assert_eq!(limit, DEFAULT_MAX_ROWS_PER_SECTION)
         }
     };
-    assert_eq!(Some(&inv.deviceid), request.deviceid.as_ref());
+    assert_eq!(inv.deviceid, deviceid);
     if let Some(hardware) = &inv.hardware {
         check_row(&catalogue::HARDWARE, hardware);
     }

@@ -344,16 +344,18 @@ mod tests {
         assert!(name.starts_with("vm-") && name.ends_with(".ocs"), "{name}");
         let body = std::fs::read(&path).unwrap();
         assert_eq!(&body[..2], &[0x78, 0x9c]);
-        let decoded = ocs_proto::codec::decode_body(
-            &body,
-            ocs_proto::DecodeLimits {
-                max_inflated_bytes: 1 << 24,
-                try_others: false,
-            },
-        )
-        .unwrap();
-        let req = ocs_proto::request::parse_request(&decoded.xml).unwrap();
-        let inv = ocs_proto::Inventory::from_request(&req).unwrap();
+        // Read as the server reads it: zlib only, one call to a typed request.
+        let limits = ocs_proto::ReadLimits::new(ocs_proto::DecodeLimits {
+            max_inflated_bytes: 1 << 24,
+            try_others: false,
+        });
+        let read = ocs_proto::read_request(&body, &limits).unwrap();
+        let ocs_proto::Request::Inventory {
+            inventory: Ok(inv), ..
+        } = read.request
+        else {
+            panic!("not an inventory: {:?}", read.request)
+        };
         assert_eq!(
             inv.checksum,
             Some(ocs_proto::catalogue::ALL_SECTIONS_CHANGED)

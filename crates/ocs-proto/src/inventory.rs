@@ -11,7 +11,7 @@ use crate::xml::Element;
 pub type Row = Vec<Value>;
 
 /// The rows of one section present in the inventory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct SectionRows {
     /// The section.
     pub section: &'static Section,
@@ -30,8 +30,16 @@ pub struct DiscoveredHost {
     pub name: String,
 }
 
+impl PartialEq for SectionRows {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.section, other.section) && self.rows == other.rows
+    }
+}
+
+impl Eq for SectionRows {}
+
 /// A parsed inventory.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inventory {
     /// The device.
     pub deviceid: String,
@@ -79,7 +87,10 @@ pub enum InventoryError {
 pub const DEFAULT_MAX_ROWS_PER_SECTION: usize = 20_000;
 
 impl Inventory {
-    /// Reads the inventory out of a parsed request, with the default row limit.
+    /// Reads the inventory out of a parsed request (an element tree), with the default row
+    /// limit. The server reads bodies with [`crate::read_request`], which maps the same rows
+    /// without building the tree; this is the reference it is tested against, and what agents'
+    /// tests use on the documents they write.
     pub fn from_request(req: &AgentRequest) -> Result<Inventory, InventoryError> {
         Inventory::from_request_with(req, DEFAULT_MAX_ROWS_PER_SECTION)
     }
@@ -147,30 +158,8 @@ impl Inventory {
 
         let download = content.child("DOWNLOAD");
         let history = download.and_then(|d| d.child("HISTORY"));
-        let download_history = download.map(|_| {
-            let mut ids: Vec<String> = history
-                .into_iter()
-                .flat_map(|h| h.children_named("PACKAGE"))
-                .filter_map(|p| p.value("ID"))
-                .map(|id| id.trim().to_owned())
-                .filter(|id| !id.is_empty())
-                .collect();
-            ids.sort();
-            ids.dedup();
-            ids
-        });
-
-        let ipdiscover = content.child("IPDISCOVER").map(|ipd| {
-            ipd.children_named("H")
-                .filter_map(|h| {
-                    Some(DiscoveredHost {
-                        ip: h.value("I")?.trim().to_owned(),
-                        mac: h.value("M")?.trim().to_owned(),
-                        name: h.value("N").unwrap_or("-").trim().to_owned(),
-                    })
-                })
-                .collect()
-        });
+        let download_history = download.map(|_| package_ids(history.into_iter()));
+        let ipdiscover = content.child("IPDISCOVER").map(discovered_hosts);
 
         // The Windows agent leaves OLD_DEVICEID inside DOWNLOAD/HISTORY; accept it wherever
         // an agent has been seen to put it.
@@ -225,6 +214,359 @@ impl Inventory {
         rows.rows
             .iter()
             .filter_map(|r| r.get(index)?.as_text())
+            .collect()
+    }
+}
+
+/// Maps the children of `CONTENT` one at a time, in document order, as the streaming reader
+/// hands them over (each one a small tree, dropped once mapped), to the same [`Inventory`] as
+/// [`Inventory::from_request_with`] reads from the whole tree. Only the children that are
+/// present count (blank ones are never handed over), and only the first of each kind the tree
+/// reader looks at with `child` is kept.
+#[derive(Debug)]
+pub(crate) struct ContentMapper {
+    max_rows: usize,
+    /// Rows per catalogue section, by index in [`catalogue::SECTIONS`].
+    sections: Vec<Vec<Row>>,
+    softwares: Vec<Row>,
+    /// Sections that had more rows than `max_rows` (index `SECTIONS.len()`: SOFTWARES); the
+    /// error names the first in catalogue order, as the tree reader's does.
+    exceeded: Vec<bool>,
+    hardware: Option<Element>,
+    accountinfo: Vec<(String, String)>,
+    accountinfo_sent: bool,
+    download: Option<Element>,
+    ipdiscover: Option<Element>,
+    old_deviceid: Option<String>,
+    deviceid: Option<String>,
+}
+
+impl ContentMapper {
+    /// An empty `CONTENT`.
+    pub(crate) fn new(max_rows: usize) -> ContentMapper {
+        ContentMapper {
+            max_rows,
+            sections: vec![Vec::new(); catalogue::SECTIONS.len()],
+            softwares: Vec::new(),
+            exceeded: vec![false; catalogue::SECTIONS.len() + 1],
+            hardware: None,
+            accountinfo: Vec::new(),
+            accountinfo_sent: false,
+            download: None,
+            ipdiscover: None,
+            old_deviceid: None,
+            deviceid: None,
+        }
+    }
+
+    /// Whether a child of this name would change the result, so that the reader builds
+    /// nothing for the others (unknown elements, a second HARDWARE, rows past the limit).
+    pub(crate) fn wants(&self, name: &str) -> bool {
+        let section = || -> bool {
+            match catalogue::SECTIONS.iter().position(|s| s.element == name) {
+                Some(i) => self.wants_row(&catalogue::SECTIONS[i], &self.sections[i], i),
+                None => false,
+            }
+        };
+        let special = match name {
+            "HARDWARE" => self.hardware.is_none(),
+            "SOFTWARES" => self.wants_row(
+                &catalogue::SOFTWARES,
+                &self.softwares,
+                catalogue::SECTIONS.len(),
+            ),
+            "ACCOUNTINFO" => true,
+            "DOWNLOAD" => self.download.is_none(),
+            "IPDISCOVER" => self.ipdiscover.is_none(),
+            "OLD_DEVICEID" => self.old_deviceid.is_none(),
+            "DEVICEID" => self.deviceid.is_none(),
+            _ => false,
+        };
+        special || section()
+    }
+
+    fn wants_row(&self, section: &Section, rows: &[Row], index: usize) -> bool {
+        (section.storage != Storage::Single || rows.is_empty()) && !self.exceeded[index]
+    }
+
+    /// The section whose rows an element of this name holds, when its rows can be read field
+    /// by field into a [`RowBuffer`] (every section and SOFTWARES; never the names `add` gives
+    /// a meaning of their own) and another row would change the result.
+    pub(crate) fn row_section(&self, name: &str) -> Option<(usize, &'static Section)> {
+        if matches!(
+            name,
+            "HARDWARE" | "ACCOUNTINFO" | "DOWNLOAD" | "IPDISCOVER" | "OLD_DEVICEID" | "DEVICEID"
+        ) {
+            return None;
+        }
+        let (index, section, rows) =
+            match catalogue::SECTIONS.iter().position(|s| s.element == name) {
+                Some(i) => (i, &catalogue::SECTIONS[i], &self.sections[i]),
+                None if name == catalogue::SOFTWARES.element => (
+                    catalogue::SECTIONS.len(),
+                    &catalogue::SOFTWARES,
+                    &self.softwares,
+                ),
+                None => return None,
+            };
+        self.wants_row(section, rows, index)
+            .then_some((index, section))
+    }
+
+    /// A present row element of the section `row_section` gave, read into `row`.
+    pub(crate) fn add_row(&mut self, index: usize, row: &RowBuffer) {
+        let (section, rows) = match self.sections.get_mut(index) {
+            Some(rows) => (&catalogue::SECTIONS[index], rows),
+            None => (&catalogue::SOFTWARES, &mut self.softwares),
+        };
+        if section.storage == Storage::Single && !rows.is_empty() {
+            return;
+        }
+        if rows.len() >= self.max_rows {
+            self.exceeded[index] = true;
+            return;
+        }
+        rows.push(row.row());
+    }
+
+    /// One present child of `CONTENT`.
+    pub(crate) fn add(&mut self, el: Element) {
+        if let Some(i) = catalogue::SECTIONS
+            .iter()
+            .position(|s| s.element == el.name)
+        {
+            let (section, rows) = (&catalogue::SECTIONS[i], &mut self.sections[i]);
+            push_row(section, rows, &mut self.exceeded[i], self.max_rows, &el);
+        }
+        match el.name.as_str() {
+            "SOFTWARES" => push_row(
+                &catalogue::SOFTWARES,
+                &mut self.softwares,
+                &mut self.exceeded[catalogue::SECTIONS.len()],
+                self.max_rows,
+                &el,
+            ),
+            "ACCOUNTINFO" => {
+                self.accountinfo_sent = true;
+                if let Some(key) = el.value("KEYNAME") {
+                    let value = el.value("KEYVALUE").unwrap_or_default().to_owned();
+                    self.accountinfo.push((key.trim().to_owned(), value));
+                }
+            }
+            "OLD_DEVICEID" if self.old_deviceid.is_none() => self.old_deviceid = Some(el.text),
+            "DEVICEID" if self.deviceid.is_none() => self.deviceid = Some(el.text),
+            "HARDWARE" if self.hardware.is_none() => self.hardware = Some(el),
+            "DOWNLOAD" if self.download.is_none() => self.download = Some(el),
+            "IPDISCOVER" if self.ipdiscover.is_none() => self.ipdiscover = Some(el),
+            _ => {}
+        }
+    }
+
+    /// `CONTENT/DEVICEID`, which the envelope falls back on.
+    pub(crate) fn deviceid(&self) -> Option<&str> {
+        self.deviceid.as_deref()
+    }
+
+    /// The inventory of the device `deviceid`.
+    pub(crate) fn finish(self, deviceid: String) -> Result<Inventory, InventoryError> {
+        if let Some(i) = self.exceeded.iter().position(|e| *e) {
+            let section = catalogue::SECTIONS
+                .get(i)
+                .unwrap_or(&catalogue::SOFTWARES)
+                .element;
+            return Err(InventoryError::TooManyRows {
+                section,
+                limit: self.max_rows,
+            });
+        }
+        let hardware_el = self.hardware.as_ref();
+        let checksum = hardware_el
+            .and_then(|h| h.value("CHECKSUM"))
+            .and_then(|c| c.trim().parse::<u64>().ok());
+        let lastdate = hardware_el
+            .and_then(|h| h.value("LASTDATE"))
+            .map(str::trim)
+            .filter(|d| !d.is_empty() && !d.starts_with("1970-01-01"))
+            .map(str::to_owned);
+        let history = self.download.as_ref().and_then(|d| d.child("HISTORY"));
+        let download_history = self
+            .download
+            .as_ref()
+            .map(|_| package_ids(history.into_iter()));
+        let ipdiscover = self.ipdiscover.as_ref().map(discovered_hosts);
+        let old_deviceid = self
+            .old_deviceid
+            .as_deref()
+            .or_else(|| history.and_then(|h| h.value("OLD_DEVICEID")))
+            .or_else(|| hardware_el.and_then(|h| h.value("OLD_DEVICEID")))
+            .map(str::trim)
+            .filter(|old| !old.is_empty() && *old != deviceid)
+            .map(str::to_owned);
+        let sections = catalogue::SECTIONS
+            .iter()
+            .zip(self.sections)
+            .filter(|(_, rows)| !rows.is_empty())
+            .map(|(section, rows)| SectionRows { section, rows })
+            .collect();
+        Ok(Inventory {
+            checksum,
+            hardware: hardware_el.map(|el| row(&catalogue::HARDWARE, el)),
+            lastdate,
+            sections,
+            softwares: (!self.softwares.is_empty()).then_some(self.softwares),
+            accountinfo: self.accountinfo_sent.then_some(self.accountinfo),
+            download_history,
+            ipdiscover,
+            old_deviceid,
+            deviceid,
+        })
+    }
+}
+
+fn push_row(
+    section: &Section,
+    rows: &mut Vec<Row>,
+    exceeded: &mut bool,
+    max_rows: usize,
+    el: &Element,
+) {
+    if section.storage == Storage::Single && !rows.is_empty() {
+        return;
+    }
+    if rows.len() >= max_rows {
+        *exceeded = true;
+        return;
+    }
+    rows.push(row(section, el));
+}
+
+/// The package IDs of `DOWNLOAD/HISTORY`: trimmed, sorted, without duplicates or blanks.
+fn package_ids<'a>(history: impl Iterator<Item = &'a Element>) -> Vec<String> {
+    let mut ids: Vec<String> = history
+        .flat_map(|h| h.children_named("PACKAGE"))
+        .filter_map(|p| p.value("ID"))
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// The hosts of `IPDISCOVER`, those with an address and a MAC.
+fn discovered_hosts(ipd: &Element) -> Vec<DiscoveredHost> {
+    ipd.children_named("H")
+        .filter_map(|h| {
+            Some(DiscoveredHost {
+                ip: h.value("I")?.trim().to_owned(),
+                mac: h.value("M")?.trim().to_owned(),
+                name: h.value("N").unwrap_or("-").trim().to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// One row element read field by field without building it: the text of the first present
+/// child of each name a field (or alias) of the section answers to, in one reused buffer.
+/// `row()` then gives what the element tree's [`row`] gives for the same element.
+#[derive(Debug, Default)]
+pub(crate) struct RowBuffer {
+    section: Option<&'static Section>,
+    /// Per distinct field or alias name: where its text lies in `text`, once found.
+    slots: Vec<Option<(usize, usize)>>,
+    /// The names, in slot order.
+    names: Vec<&'static str>,
+    /// Per field, the slots of its name then of its aliases.
+    lookups: Vec<Vec<usize>>,
+    text: String,
+    /// The slot of the child being read, and where its text starts.
+    reading: Option<(usize, usize)>,
+}
+
+impl RowBuffer {
+    /// Starts a row of `section`, forgetting the previous one.
+    pub(crate) fn start(&mut self, section: &'static Section) {
+        if !self.section.is_some_and(|s| std::ptr::eq(s, section)) {
+            self.section = Some(section);
+            self.names.clear();
+            self.lookups.clear();
+            for f in section.fields {
+                let mut lookup = Vec::with_capacity(1 + f.aliases.len());
+                for name in std::iter::once(f.name).chain(f.aliases.iter().copied()) {
+                    let slot = match self.names.iter().position(|n| *n == name) {
+                        Some(slot) => slot,
+                        None => {
+                            self.names.push(name);
+                            self.names.len() - 1
+                        }
+                    };
+                    lookup.push(slot);
+                }
+                self.lookups.push(lookup);
+            }
+        }
+        self.slots.clear();
+        self.slots.resize(self.names.len(), None);
+        self.text.clear();
+        self.reading = None;
+    }
+
+    fn empty_slot(&self, name: &str) -> Option<usize> {
+        let slot = self.names.iter().position(|n| *n == name)?;
+        self.slots[slot].is_none().then_some(slot)
+    }
+
+    /// An attribute of the row element: a present child with this text.
+    pub(crate) fn attribute(&mut self, name: &str, value: &str) {
+        if let Some(slot) = self.empty_slot(name) {
+            let start = self.text.len();
+            self.text.push_str(value);
+            self.slots[slot] = Some((start, self.text.len()));
+        }
+    }
+
+    /// A child of the row element opens; its text is kept if it is the first of a field name.
+    pub(crate) fn open_child(&mut self, name: &str) {
+        self.reading = self.empty_slot(name).map(|slot| (slot, self.text.len()));
+    }
+
+    /// A piece of the open child's own text.
+    pub(crate) fn child_text(&mut self, text: &str) {
+        if self.reading.is_some() {
+            self.text.push_str(text);
+        }
+    }
+
+    /// The child closes: kept when present, its text emptied when only whitespace.
+    pub(crate) fn close_child(&mut self, blank: bool) {
+        if let Some((slot, start)) = self.reading.take() {
+            if blank {
+                self.text.truncate(start);
+            } else {
+                if self.text[start..].trim().is_empty() {
+                    self.text.truncate(start);
+                }
+                self.slots[slot] = Some((start, self.text.len()));
+            }
+        }
+    }
+
+    /// The row, normalised.
+    pub(crate) fn row(&self) -> Row {
+        let Some(section) = self.section else {
+            return Row::new();
+        };
+        section
+            .fields
+            .iter()
+            .zip(&self.lookups)
+            .map(|(f, lookup)| {
+                let raw = lookup
+                    .iter()
+                    .find_map(|slot| self.slots[*slot])
+                    .map(|(start, end)| &self.text[start..end]);
+                normalise(f, raw)
+            })
             .collect()
     }
 }

@@ -2,6 +2,7 @@
 //! reports, NOTIFY and SNMP results.
 
 use crate::deviceid;
+use crate::inventory::{Inventory, InventoryError};
 use crate::xml::{self, Element, XmlError, XmlLimits};
 
 /// The QUERY of a request.
@@ -90,10 +91,24 @@ pub fn parse_request(doc: &[u8]) -> Result<AgentRequest, RequestError> {
 /// then QUERY.
 pub fn parse_request_with(doc: &[u8], limits: &XmlLimits) -> Result<AgentRequest, RequestError> {
     let root = xml::parse_with(doc, limits)?;
-    let query_text = root.value("QUERY").map(str::trim);
     let deviceid = root
         .value("DEVICEID")
         .or_else(|| root.child("CONTENT").and_then(|c| c.value("DEVICEID")));
+    let (query, deviceid) = envelope(root.value("QUERY"), deviceid)?;
+    Ok(AgentRequest {
+        query,
+        deviceid,
+        root,
+    })
+}
+
+/// Validates the envelope's QUERY and DEVICEID texts, however they were read: DEVICEID first
+/// (required except for UPDATE), then QUERY.
+pub(crate) fn envelope(
+    query_text: Option<&str>,
+    deviceid: Option<&str>,
+) -> Result<(Query, Option<String>), RequestError> {
+    let query_text = query_text.map(str::trim);
     let is_update = query_text == Some("UPDATE");
     let deviceid = match deviceid {
         Some(id) if deviceid::is_valid(id) => Some(id.to_owned()),
@@ -104,11 +119,7 @@ pub fn parse_request_with(doc: &[u8], limits: &XmlLimits) -> Result<AgentRequest
     let query_text = query_text.ok_or(RequestError::MissingQuery)?;
     let query =
         Query::parse(query_text).ok_or_else(|| RequestError::UnknownQuery(truncate(query_text)))?;
-    Ok(AgentRequest {
-        query,
-        deviceid,
-        root,
-    })
+    Ok((query, deviceid))
 }
 
 fn truncate(s: &str) -> String {
@@ -183,6 +194,112 @@ impl AgentRequest {
                     .collect(),
             })
             .collect()
+    }
+}
+
+/// A validated request with what its query needs, one variant per QUERY: what
+/// [`crate::read_request`] returns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// PROLOG: the device is all the service needs.
+    Prolog {
+        /// The device.
+        deviceid: String,
+    },
+    /// INVENTORY, mapped into rows; the error (a section over the row limit, no CONTENT) is
+    /// kept rather than returned, so that the service refuses it after its own checks, as it
+    /// refuses everything else about the device.
+    Inventory {
+        /// The device.
+        deviceid: String,
+        /// The rows, or why there are none.
+        inventory: Result<Box<Inventory>, InventoryError>,
+    },
+    /// DOWNLOAD: a deployment result.
+    Download {
+        /// The device.
+        deviceid: String,
+        /// `None` when the report has no package ID.
+        report: Option<DownloadReport>,
+    },
+    /// NOTIFY: an IP change.
+    Notify {
+        /// The device.
+        deviceid: String,
+        /// What was sent.
+        notify: Notify,
+    },
+    /// SNMP scan results.
+    Snmp {
+        /// The device.
+        deviceid: String,
+        /// One per scanned device.
+        results: Vec<SnmpResult>,
+    },
+    /// UPDATE, the only query without a required DEVICEID.
+    Update {
+        /// The device, when a valid one was sent.
+        deviceid: Option<String>,
+    },
+}
+
+impl Request {
+    /// The QUERY.
+    pub fn query(&self) -> Query {
+        match self {
+            Request::Prolog { .. } => Query::Prolog,
+            Request::Inventory { .. } => Query::Inventory,
+            Request::Download { .. } => Query::Download,
+            Request::Notify { .. } => Query::Notify,
+            Request::Snmp { .. } => Query::Snmp,
+            Request::Update { .. } => Query::Update,
+        }
+    }
+
+    /// The DEVICEID.
+    pub fn deviceid(&self) -> Option<&str> {
+        match self {
+            Request::Prolog { deviceid }
+            | Request::Inventory { deviceid, .. }
+            | Request::Download { deviceid, .. }
+            | Request::Notify { deviceid, .. }
+            | Request::Snmp { deviceid, .. } => Some(deviceid),
+            Request::Update { deviceid } => deviceid.as_deref(),
+        }
+    }
+
+    /// The typed request of a parsed element tree: the reference the streaming reader is
+    /// tested against, and how it reads the small status queries. `MissingDeviceId` only for a tree not validated by [`parse_request_with`].
+    pub fn from_tree(
+        req: &AgentRequest,
+        max_rows_per_section: usize,
+    ) -> Result<Request, RequestError> {
+        let deviceid = req.deviceid.clone();
+        let id = match (&deviceid, req.query) {
+            (_, Query::Update) => return Ok(Request::Update { deviceid }),
+            (Some(id), _) => id.clone(),
+            (None, _) => return Err(RequestError::MissingDeviceId),
+        };
+        Ok(match req.query {
+            Query::Prolog => Request::Prolog { deviceid: id },
+            Query::Inventory => Request::Inventory {
+                deviceid: id,
+                inventory: Inventory::from_request_with(req, max_rows_per_section).map(Box::new),
+            },
+            Query::Download => Request::Download {
+                deviceid: id,
+                report: req.download_report(),
+            },
+            Query::Notify => Request::Notify {
+                deviceid: id,
+                notify: req.notify(),
+            },
+            Query::Snmp => Request::Snmp {
+                deviceid: id,
+                results: req.snmp_results(),
+            },
+            Query::Update => Request::Update { deviceid },
+        })
     }
 }
 

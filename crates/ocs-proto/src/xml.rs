@@ -134,10 +134,42 @@ pub fn parse(doc: &[u8]) -> Result<Element, XmlError> {
 /// Parses a whole document. The encoding comes from the XML declaration (UTF-8 when absent).
 /// Every step is linear in the size of the document, and the limits stop it early.
 pub fn parse_with(doc: &[u8], limits: &XmlLimits) -> Result<Element, XmlError> {
+    let mut tree = TreeSink::default();
+    walk(doc, limits, &mut tree)?;
+    tree.root.ok_or(XmlError::NoRoot)
+}
+
+/// What [`walk`] reports, element by element, once every check on the piece has passed.
+/// Attributes come right after their element's `open`, as the leading children they become.
+pub(crate) trait Sink {
+    /// An element starts.
+    fn open(&mut self, name: &str);
+    /// An attribute of the element just opened: a child element with this text and nothing
+    /// else, never suppressed.
+    fn attribute(&mut self, name: &str, value: Cow<'_, str>);
+    /// A piece of the innermost open element's text (whitespace included).
+    fn text(&mut self, text: &str);
+    /// The innermost open element ends; `blank` when it has no non-whitespace text and no
+    /// child left, so that its parent drops it (`SuppressEmpty`).
+    fn close(&mut self, blank: bool);
+}
+
+/// What the walk knows of each open element: enough to enforce the text limit and to tell
+/// blank elements, without keeping their content.
+struct Level {
+    text_bytes: usize,
+    text_blank: bool,
+    has_children: bool,
+}
+
+/// Reads a document as [`Sink`] events, with every check of the module: the one reader behind
+/// both the element tree ([`parse_with`]) and the streaming request reader, so that the two
+/// accept, refuse and fold exactly the same documents.
+pub(crate) fn walk(doc: &[u8], limits: &XmlLimits, sink: &mut impl Sink) -> Result<(), XmlError> {
     let text = decode_document(doc)?;
     let mut reader = Reader::from_str(&text);
-    let mut stack: Vec<Element> = Vec::new();
-    let mut root: Option<Element> = None;
+    let mut stack: Vec<Level> = Vec::new();
+    let mut root_seen = false;
     let mut elements = 0usize;
     loop {
         let event = reader
@@ -149,22 +181,23 @@ pub fn parse_with(doc: &[u8], limits: &XmlLimits) -> Result<Element, XmlError> {
                 if stack.len() >= MAX_DEPTH {
                     return Err(XmlError::TooDeep);
                 }
-                stack.push(open_element(&start, limits, &mut elements)?);
+                stack.push(open_element(&start, limits, &mut elements, sink)?);
             }
             Event::Empty(start) => {
-                let element = open_element(&start, limits, &mut elements)?;
-                close_element(element, &mut stack, &mut root)?;
+                let level = open_element(&start, limits, &mut elements, sink)?;
+                close_element(level, &mut stack, &mut root_seen, sink)?;
             }
             Event::End(_) => {
-                let element = stack
+                let level = stack
                     .pop()
                     .ok_or_else(|| XmlError::Syntax("unbalanced end tag".into()))?;
-                close_element(element, &mut stack, &mut root)?;
+                close_element(level, &mut stack, &mut root_seen, sink)?;
             }
             Event::Text(t) => {
                 let s = t.unescape().map_err(|e| XmlError::Syntax(e.to_string()))?;
                 if let Some(top) = stack.last_mut() {
-                    append_text(&mut top.text, &s, limits)?;
+                    append_text(top, &s, limits)?;
+                    sink.text(&s);
                 } else if !s.trim().is_empty() {
                     return Err(XmlError::Syntax("text outside the root element".into()));
                 }
@@ -173,7 +206,8 @@ pub fn parse_with(doc: &[u8], limits: &XmlLimits) -> Result<Element, XmlError> {
                 let s = std::str::from_utf8(c.as_ref())
                     .map_err(|e| XmlError::Encoding(e.to_string()))?;
                 if let Some(top) = stack.last_mut() {
-                    append_text(&mut top.text, s, limits)?;
+                    append_text(top, s, limits)?;
+                    sink.text(s);
                 }
             }
             Event::Eof => break,
@@ -183,16 +217,22 @@ pub fn parse_with(doc: &[u8], limits: &XmlLimits) -> Result<Element, XmlError> {
     if !stack.is_empty() {
         return Err(XmlError::Syntax("document ends inside an element".into()));
     }
-    root.ok_or(XmlError::NoRoot)
+    if root_seen {
+        Ok(())
+    } else {
+        Err(XmlError::NoRoot)
+    }
 }
 
-fn append_text(text: &mut String, more: &str, limits: &XmlLimits) -> Result<(), XmlError> {
-    if text.len() + more.len() > limits.max_text_bytes {
+fn append_text(level: &mut Level, more: &str, limits: &XmlLimits) -> Result<(), XmlError> {
+    if level.text_bytes + more.len() > limits.max_text_bytes {
         return Err(XmlError::TextTooLong {
             limit: limits.max_text_bytes,
         });
     }
-    text.push_str(more);
+    level.text_bytes += more.len();
+    // The concatenation is whitespace only exactly when every piece is.
+    level.text_blank &= more.trim().is_empty();
     Ok(())
 }
 
@@ -210,16 +250,17 @@ fn open_element(
     start: &BytesStart<'_>,
     limits: &XmlLimits,
     elements: &mut usize,
-) -> Result<Element, XmlError> {
+    sink: &mut impl Sink,
+) -> Result<Level, XmlError> {
     count_element(elements, limits)?;
-    let name = utf8(start.name().as_ref())?.to_owned();
-    let mut children = Vec::new();
+    sink.open(utf8(start.name().as_ref())?);
+    let mut attributes = 0usize;
     // quick-xml's own duplicate check compares every attribute with every earlier one, which
     // is quadratic in their number; a hash set of names keeps it linear.
     let mut seen: HashSet<&[u8]> = HashSet::new();
     for attr in start.attributes().with_checks(false) {
         let attr = attr.map_err(|e| XmlError::Syntax(e.to_string()))?;
-        if children.len() >= limits.max_attributes {
+        if attributes >= limits.max_attributes {
             return Err(XmlError::TooManyAttributes {
                 limit: limits.max_attributes,
             });
@@ -240,40 +281,86 @@ fn open_element(
         let value = attr
             .unescape_value()
             .map_err(|e| XmlError::Syntax(e.to_string()))?;
-        children.push(Element {
-            name: utf8(key)?.to_owned(),
-            text: value.into_owned(),
-            children: Vec::new(),
-        });
+        sink.attribute(utf8(key)?, value);
+        attributes += 1;
     }
-    Ok(Element {
-        name,
-        text: String::new(),
-        children,
+    Ok(Level {
+        text_bytes: 0,
+        text_blank: true,
+        has_children: attributes > 0,
     })
 }
 
 fn close_element(
-    mut element: Element,
-    stack: &mut [Element],
-    root: &mut Option<Element>,
+    level: Level,
+    stack: &mut [Level],
+    root_seen: &mut bool,
+    sink: &mut impl Sink,
 ) -> Result<(), XmlError> {
-    if element.text.trim().is_empty() {
-        element.text.clear();
-    }
+    let blank = level.text_blank && !level.has_children;
     match stack.last_mut() {
-        Some(parent) => {
+        Some(parent) => parent.has_children |= !blank,
+        None if !*root_seen => *root_seen = true,
+        None => return Err(XmlError::Syntax("more than one root element".into())),
+    }
+    sink.close(blank);
+    Ok(())
+}
+
+/// Builds [`Element`]s from [`Sink`] events: the whole document for [`parse_with`], or one
+/// small subtree at a time for the streaming reader.
+#[derive(Debug, Default)]
+pub(crate) struct TreeSink {
+    /// The open elements, innermost last.
+    pub(crate) stack: Vec<Element>,
+    /// The first element closed with nothing open around it.
+    pub(crate) root: Option<Element>,
+}
+
+impl TreeSink {
+    /// Whether an element is being built.
+    pub(crate) fn is_building(&self) -> bool {
+        !self.stack.is_empty()
+    }
+}
+
+impl Sink for TreeSink {
+    fn open(&mut self, name: &str) {
+        self.stack.push(Element {
+            name: name.to_owned(),
+            ..Element::default()
+        });
+    }
+
+    fn attribute(&mut self, name: &str, value: Cow<'_, str>) {
+        if let Some(top) = self.stack.last_mut() {
+            top.children.push(Element {
+                name: name.to_owned(),
+                text: value.into_owned(),
+                children: Vec::new(),
+            });
+        }
+    }
+
+    fn text(&mut self, text: &str) {
+        if let Some(top) = self.stack.last_mut() {
+            top.text.push_str(text);
+        }
+    }
+
+    fn close(&mut self, blank: bool) {
+        let Some(mut element) = self.stack.pop() else {
+            return;
+        };
+        if element.text.trim().is_empty() {
+            element.text.clear();
+        }
+        match self.stack.last_mut() {
             // SuppressEmpty: an empty element is as good as absent.
-            if !element.is_blank() {
-                parent.children.push(element);
-            }
-            Ok(())
+            Some(parent) if !blank => parent.children.push(element),
+            Some(_) => {}
+            None => self.root = Some(element),
         }
-        None if root.is_none() => {
-            *root = Some(element);
-            Ok(())
-        }
-        None => Err(XmlError::Syntax("more than one root element".into())),
     }
 }
 

@@ -114,3 +114,64 @@ fn local_files_are_plain_xml_inventories() {
         }
     }
 }
+
+/// Every file under the fixtures (requests, responses, local files, edge cases: whatever
+/// decodes) reads to the same typed request, or the same error, through the element tree and
+/// through the streaming reader.
+#[test]
+fn tree_and_streaming_readers_agree_on_every_capture() {
+    use ocs_proto::read::read_document;
+    use ocs_proto::request::parse_request_with;
+    use ocs_proto::xml::XmlLimits;
+    use ocs_proto::Request;
+
+    fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(&fixtures(), &mut all);
+    all.sort();
+    let (mut compared, mut inventories) = (0, 0);
+    for path in &all {
+        let body = std::fs::read(path).unwrap();
+        let Ok(decoded) = decode_body(&body, LIMITS) else {
+            continue;
+        };
+        // The default limits, and tight ones so that the limit errors are compared too.
+        for (limits, rows) in [
+            (XmlLimits::default(), 20_000),
+            (XmlLimits::default(), 100),
+            (
+                XmlLimits {
+                    max_attributes: 4,
+                    max_elements: 5_000,
+                    max_text_bytes: 200,
+                },
+                20_000,
+            ),
+        ] {
+            let tree = parse_request_with(&decoded.xml, &limits)
+                .and_then(|r| Request::from_tree(&r, rows));
+            let streamed = read_document(&decoded.xml, &limits, rows);
+            assert_eq!(streamed, tree, "{}", path.display());
+            if let Ok(Request::Inventory {
+                inventory: Ok(_), ..
+            }) = &streamed
+            {
+                inventories += 1;
+            }
+        }
+        compared += 1;
+    }
+    assert!(
+        compared >= 30 && inventories >= 6,
+        "only {compared} documents, {inventories} inventories"
+    );
+}

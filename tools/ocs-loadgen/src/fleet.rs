@@ -1508,6 +1508,43 @@ mod tests {
         }
     }
 
+    /// The server's streaming reader maps every generated document (every shape, first and
+    /// later rounds, up to 2,000 software entries) to what the element tree gives.
+    #[test]
+    fn streaming_and_tree_readers_agree_on_generated_documents() {
+        use ocs_proto::read::read_document;
+        use ocs_proto::request::parse_request_with;
+        use ocs_proto::xml::XmlLimits;
+        use ocs_proto::Request;
+        let s = FleetSpec {
+            software_min: 1000,
+            software_max: 2000,
+            changed_share: vec![0.0, 0.5],
+            ..spec(5)
+        };
+        let limits = XmlLimits::default();
+        let mut inventories = 0;
+        for n in one_of_each(&s).into_iter().chain(0..6) {
+            for round in 1..=3 {
+                let g = s.generate(n, round);
+                for doc in [&g.prolog, &g.inventory] {
+                    let tree = parse_request_with(doc.as_bytes(), &limits)
+                        .and_then(|r| Request::from_tree(&r, 20_000));
+                    let streamed = read_document(doc.as_bytes(), &limits, 20_000);
+                    assert_eq!(streamed, tree, "{} round {round}", g.deviceid);
+                    if let Ok(Request::Inventory {
+                        inventory: Ok(inv), ..
+                    }) = &streamed
+                    {
+                        assert_eq!(inv.softwares.as_ref().map(Vec::len), Some(g.software));
+                        inventories += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(inventories, 27);
+    }
+
     #[test]
     fn identities_are_distinct_and_software_counts_in_range() {
         let s = FleetSpec {

@@ -4,8 +4,8 @@
 
 use std::net::IpAddr;
 
-use ocs_proto::request::{Query, RequestError};
-use ocs_proto::{BodyEncoding, CodecError, XmlError};
+use ocs_proto::request::RequestError;
+use ocs_proto::{BodyEncoding, CodecError, Request, XmlError};
 
 use crate::app::intake::Prepared;
 use crate::app::options::Options;
@@ -99,8 +99,8 @@ async fn handle_within_deadline(state: &AppState, meta: &AgentMeta, body: bytes:
         }
     };
     handled.encoding = prepared.encoding;
-    handled.deviceid = prepared.request.deviceid.clone();
-    handled.query = Some(prepared.request.query.as_str());
+    handled.deviceid = prepared.request.deviceid().map(str::to_owned);
+    handled.query = Some(prepared.request.query().as_str());
     let mut attempt = 1;
     let result = loop {
         match dispatch(state, &options, meta, &prepared, &body).await {
@@ -129,37 +129,32 @@ async fn dispatch(
     raw: &[u8],
 ) -> Result<(AgentReply, String), AppError> {
     let request = &prepared.request;
-    let source = inventory::Source {
-        raw,
-        xml: &prepared.xml,
-    };
-    agent_auth::check_device(
-        state,
-        meta,
-        request.query.as_str(),
-        request.deviceid.as_deref(),
-    )
-    .await?;
-    match request.query {
-        Query::Prolog => {
-            let (reply, detail) = prolog::prolog(state, options, meta, request).await?;
+    let source = inventory::Source { raw };
+    agent_auth::check_device(state, meta, request.query().as_str(), request.deviceid()).await?;
+    match request {
+        Request::Prolog { deviceid } => {
+            let (reply, detail) = prolog::prolog(state, options, meta, deviceid).await?;
             Ok((AgentReply::Xml(reply.to_xml()), detail))
         }
-        Query::Inventory => {
+        Request::Inventory { .. } => {
             let inv = prepared.inventory()?;
             let outcome = inventory::ingest(state, options, meta, inv, source).await?;
             Ok((AgentReply::Xml(outcome.reply.to_xml()), outcome.summary))
         }
-        Query::Download => capacities::download(state, request)
+        Request::Download { deviceid, report } => {
+            capacities::download(state, deviceid, report.as_ref())
+                .await
+                .map(|d| (AgentReply::Empty, d))
+        }
+        Request::Notify { deviceid, notify } => capacities::notify(state, meta, deviceid, notify)
             .await
             .map(|d| (AgentReply::Empty, d)),
-        Query::Notify => capacities::notify(state, meta, request)
-            .await
-            .map(|d| (AgentReply::Empty, d)),
-        Query::Snmp => capacities::snmp(state, options, request, source)
-            .await
-            .map(|d| (AgentReply::Empty, d)),
-        Query::Update => Ok((
+        Request::Snmp { deviceid, results } => {
+            capacities::snmp(state, options, deviceid, results, source)
+                .await
+                .map(|d| (AgentReply::Empty, d))
+        }
+        Request::Update { .. } => Ok((
             AgentReply::Xml(ocs_proto::reply::no_update_xml()),
             "NO_UPDATE".into(),
         )),

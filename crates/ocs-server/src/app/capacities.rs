@@ -2,7 +2,7 @@
 //! answered 200 with an empty body whether or not anything was stored, as the original does;
 //! what was done goes to the log.
 
-use ocs_proto::request::AgentRequest;
+use ocs_proto::request::{DownloadReport, Notify, SnmpResult};
 
 use crate::app::agent::AgentMeta;
 use crate::app::agent_auth::Binding;
@@ -14,12 +14,15 @@ use crate::app::{AppError, AppState};
 /// Longest status code kept.
 const MAX_STATUS: usize = 64;
 
-/// A package deployment result.
-pub async fn download(state: &AppState, request: &AgentRequest) -> Result<String, AppError> {
-    let Some(report) = request.download_report() else {
+/// A package deployment result of `deviceid`.
+pub async fn download(
+    state: &AppState,
+    deviceid: &str,
+    report: Option<&DownloadReport>,
+) -> Result<String, AppError> {
+    let Some(report) = report else {
         return Ok("report without package ID ignored".into());
     };
-    let deviceid = request.deviceid.as_deref().unwrap_or_default();
     let now = state.clock.now();
     let mut tx = state.store.begin().await?;
     let Some(host) = tx.lock_host(deviceid).await? else {
@@ -54,13 +57,12 @@ pub async fn download(state: &AppState, request: &AgentRequest) -> Result<String
 pub async fn notify(
     state: &AppState,
     meta: &AgentMeta,
-    request: &AgentRequest,
+    deviceid: &str,
+    notify: &Notify,
 ) -> Result<String, AppError> {
-    let notify = request.notify();
     if notify.kind != "IP" {
         return Ok(format!("NOTIFY type {:?} not handled", notify.kind));
     }
-    let deviceid = request.deviceid.as_deref().unwrap_or_default();
     let mut tx = state.store.begin().await?;
     let Some(host) = tx.lock_host(deviceid).await? else {
         return Ok("NOTIFY for unknown device ignored".into());
@@ -75,27 +77,25 @@ pub async fn notify(
     Ok(format!("{} interface(s) updated", outcome.updated))
 }
 
-/// SNMP scan results, kept when the SNMP option is on.
+/// SNMP scan results of `deviceid`, kept when the SNMP option is on.
 pub async fn snmp(
     state: &AppState,
     options: &Options,
-    request: &AgentRequest,
+    deviceid: &str,
+    results: &[SnmpResult],
     source: Source<'_>,
 ) -> Result<String, AppError> {
     if !options.on("SNMP") {
         return Ok("SNMP is off; results ignored".into());
     }
     if options.on("GENERATE_OCS_FILES_SNMP") {
-        let deviceid = request.deviceid.as_deref().unwrap_or("unknown");
         files::write_copy(state, options, deviceid, "-SNMP", source).await;
     }
-    let deviceid = request.deviceid.as_deref().unwrap_or_default();
     let mut tx = state.store.begin().await?;
     let Some(host) = tx.lock_host(deviceid).await? else {
         return Ok("SNMP results from unknown device ignored".into());
     };
-    let results = request.snmp_results();
-    let outcome = tx.store_snmp(host.id, &results, state.clock.now()).await?;
+    let outcome = tx.store_snmp(host.id, results, state.clock.now()).await?;
     tx.commit().await?;
     Ok(format!(
         "{} SNMP device(s) stored, {} skipped",

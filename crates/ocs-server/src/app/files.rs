@@ -32,14 +32,27 @@ pub async fn write_copy(
     } else {
         (PathBuf::from(configured), false)
     };
-    let body = if options.text("OCS_FILES_FORMAT") == "XML" {
-        source.xml.to_vec()
-    } else {
-        source.raw.to_vec()
-    };
+    let as_xml = options.text("OCS_FILES_FORMAT") == "XML";
+    let raw = source.raw.to_vec();
+    let max_inflated_bytes = state.config.limits.max_inflated_bytes;
     let stem = format!("{deviceid}{suffix}");
     let overwrite = options.on("OCS_FILES_OVERWRITE");
     let written = tokio::task::spawn_blocking(move || {
+        // The body was decoded once already, within this limit. Decoding it again costs about
+        // 1 ms for a 2,000-software inventory (benches/read.rs in ocs-proto), and only when
+        // copies are wanted as XML; keeping every request's inflated document until here
+        // would cost its memory on every request instead.
+        let body = if as_xml {
+            let limits = ocs_proto::DecodeLimits {
+                max_inflated_bytes,
+                try_others: true,
+            };
+            ocs_proto::codec::decode_body(&raw, limits)
+                .map(|d| d.xml)
+                .map_err(|e| (dir.clone(), std::io::Error::other(e)))?
+        } else {
+            raw
+        };
         if private {
             create_private_dir(&dir)?;
         }

@@ -127,17 +127,7 @@ pub async fn import_bytes(state: &AppState, raw: bytes::Bytes) -> Result<Importe
         agent_user: None,
     };
     let inventory = prepared.inventory()?;
-    let done = ingest(
-        state,
-        &options,
-        &agent,
-        inventory,
-        Source {
-            raw: &raw,
-            xml: &prepared.xml,
-        },
-    )
-    .await?;
+    let done = ingest(state, &options, &agent, inventory, Source { raw: &raw }).await?;
     Ok(Imported {
         deviceid: inventory.deviceid.clone(),
         created: done.created,

@@ -8,7 +8,9 @@
 //! `limits.max_concurrent_parses` bodies are read at once, at most `max_queued_parses` more
 //! wait for a slot, and a body that cannot get one within `parse_queue_timeout_secs` is
 //! refused with 503 and `Retry-After` (the agent comes back at its next run). Memory is then
-//! bounded by the slots times (inflated size + a tree capped by the element limit).
+//! bounded by the slots times (inflated size + the mapped rows): `ocs_proto::read_request`
+//! maps an inventory while it reads it, without a tree of the whole document, and the
+//! inflated document is dropped before the services run.
 //!
 //! Bodies themselves are held against a budget (`max_buffered_body_bytes`) while they are
 //! received and processed, so many large uploads at once are refused rather than buffered.
@@ -16,11 +18,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ocs_proto::codec::{decode_body, DecodeLimits};
+use ocs_proto::codec::DecodeLimits;
 use ocs_proto::inventory::{Inventory, InventoryError};
-use ocs_proto::request::{parse_request_with, AgentRequest, Query};
 use ocs_proto::xml::XmlLimits;
-use ocs_proto::{BodyEncoding, CodecError};
+use ocs_proto::{read_request, BodyEncoding, ReadError, ReadLimits, Request};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::app::agent::{codec_error, request_error, INFLATED_TOO_LARGE};
@@ -44,26 +45,23 @@ const BUDGET_UNIT: usize = 1 << 10;
 pub struct Prepared {
     /// Encoding of the body, which the reply uses.
     pub encoding: BodyEncoding,
-    /// The decoded document (for `.ocs` copies).
-    pub xml: Vec<u8>,
-    /// The envelope; for INVENTORY its tree has been dropped once mapped into `inventory`.
-    pub request: AgentRequest,
-    /// The mapped inventory, for QUERY=INVENTORY.
-    pub inventory: Option<Result<Inventory, InventoryError>>,
+    /// The typed request; an INVENTORY is already mapped into rows.
+    pub request: Request,
 }
 
 impl Prepared {
     /// The mapped inventory of an INVENTORY request, or why there is none.
     pub fn inventory(&self) -> Result<&Inventory, AppError> {
-        match &self.inventory {
-            Some(Ok(inv)) => Ok(inv),
-            Some(Err(e)) => Err(inventory_error(e.clone())),
-            None => Err(AppError::bad_request(
+        match &self.request {
+            Request::Inventory {
+                inventory: Ok(inv), ..
+            } => Ok(inv),
+            Request::Inventory {
+                inventory: Err(e), ..
+            } => Err(inventory_error(e.clone())),
+            other => Err(AppError::bad_request(
                 "E_BAD_QUERY",
-                format!(
-                    "a {} request, not an INVENTORY",
-                    self.request.query.as_str()
-                ),
+                format!("a {} request, not an INVENTORY", other.query().as_str()),
             )),
         }
     }
@@ -225,28 +223,25 @@ pub fn read_body(
     xml: &XmlLimits,
     max_rows_per_section: usize,
 ) -> Result<Prepared, Refused> {
-    let decoded = decode_body(raw, decode).map_err(|e: CodecError| Refused {
-        error: codec_error(e),
-        encoding: BodyEncoding::Zlib,
-    })?;
-    let encoding = decoded.encoding;
-    let mut request = parse_request_with(&decoded.xml, xml).map_err(|e| Refused {
-        error: request_error(e),
-        encoding,
-    })?;
-    let inventory = (request.query == Query::Inventory).then(|| {
-        let mapped = Inventory::from_request_with(&request, max_rows_per_section);
-        // The rows are all that is needed from here on; the tree goes now, not at the end
-        // of the request.
-        request.root = ocs_proto::Element::default();
-        mapped
-    });
-    Ok(Prepared {
-        encoding,
-        xml: decoded.xml,
-        request,
-        inventory,
-    })
+    let limits = ReadLimits {
+        decode,
+        xml: *xml,
+        max_rows_per_section,
+    };
+    match read_request(raw, &limits) {
+        Ok(read) => Ok(Prepared {
+            encoding: read.encoding,
+            request: read.request,
+        }),
+        Err(ReadError::Body(e)) => Err(Refused {
+            error: codec_error(e),
+            encoding: BodyEncoding::Zlib,
+        }),
+        Err(ReadError::Request { error, encoding }) => Err(Refused {
+            error: request_error(error),
+            encoding,
+        }),
+    }
 }
 
 /// Maps an inventory the protocol crate refused.

@@ -18,13 +18,12 @@ use crate::app::agent_auth::Binding;
 use crate::app::options::Options;
 use crate::app::{contacts, files, AppError, AppState};
 
-/// The request body, as received and decoded (for `.ocs` copies).
+/// The request body as received, for `.ocs` copies (which decode it again when they are
+/// wanted as XML, rather than every request keeping its inflated document).
 #[derive(Debug, Clone, Copy)]
 pub struct Source<'a> {
     /// Body as sent.
     pub raw: &'a [u8],
-    /// Decoded XML.
-    pub xml: &'a [u8],
 }
 
 /// What an ingestion did.

@@ -3,7 +3,6 @@
 //! record (counters, session) for the writer ([`contacts`]).
 
 use ocs_proto::reply::{Param, PrologReply, PrologResponse, ReplyOption};
-use ocs_proto::request::AgentRequest;
 use ocs_storage::{DeviceSetting, HostState};
 
 use crate::app::agent::AgentMeta;
@@ -21,12 +20,12 @@ enum Decision {
     Break,
 }
 
-/// Handles a PROLOG; returns the reply and a description for the log.
+/// Handles the PROLOG of `deviceid`; returns the reply and a description for the log.
 pub async fn prolog(
     state: &AppState,
     options: &Options,
     meta: &AgentMeta,
-    request: &AgentRequest,
+    deviceid: &str,
 ) -> Result<(PrologReply, String), AppError> {
     if let Some(reason) = useragents::refusal(
         &meta.user_agent,
@@ -35,10 +34,6 @@ pub async fn prolog(
     ) {
         return Err(AppError::bad_request("E_BAD_USER_AGENT", reason));
     }
-    let deviceid = request
-        .deviceid
-        .as_deref()
-        .ok_or_else(|| AppError::bad_request("E_BAD_DEVICEID", "missing DEVICEID"))?;
     let now = state.clock.now();
     let host = state.store.find_host(deviceid).await?;
     let settings = match &host {

@@ -620,6 +620,20 @@ async fn case_22_injector_and_ocs_copies() {
         file,
         "OCS format: the body as received"
     );
+    // XML format: the decoded document, decoded again from the zlib body after the commit.
+    s.set_option("OCS_FILES_FORMAT", "XML");
+    let xml = ocs_testkit::fixture("ocs-agent/02-INVENTORY-request.xml");
+    assert_eq!(
+        s.post(ocs_testkit::zlib(&xml), "OCS-NG_INJECTOR_PL_v3")
+            .await
+            .status,
+        200
+    );
+    assert_eq!(
+        std::fs::read(copies.path().join("vm-2026-11-21-12-46-33.ocs")).unwrap(),
+        xml,
+        "XML format: the document"
+    );
 }
 
 #[tokio::test]

@@ -20,7 +20,6 @@ use ocs_loadgen::rng::Rng;
 use ocs_loadgen::run::zlib;
 use ocs_proto::catalogue::{self, FieldKind, Section};
 use ocs_proto::inventory::Row;
-use ocs_proto::request::parse_request;
 use ocs_proto::Inventory;
 use ocs_storage::{HostDetail, Store, StoreOptions};
 use ocs_testkit::{create_pg_database, in_ci, prolog_xml, TestServer};
@@ -65,10 +64,7 @@ fn fleet(seed: u64, offset: u64, devices: u64, rounds: u32) -> Vec<Device> {
                     .iter()
                     .map(|g| Sent {
                         body: zlib(g.inventory.as_bytes()),
-                        inventory: Inventory::from_request(
-                            &parse_request(g.inventory.as_bytes()).unwrap(),
-                        )
-                        .unwrap(),
+                        inventory: crate::read_inventory(g.inventory.as_bytes()),
                     })
                     .collect(),
             }

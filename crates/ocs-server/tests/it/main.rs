@@ -31,6 +31,20 @@ pub fn server(env: &[(&str, &str)]) -> TestServer {
         .expect("server starts")
 }
 
+/// An inventory document read as the server reads it (`ocs_proto::read_request`).
+pub fn read_inventory(doc: &[u8]) -> ocs_proto::Inventory {
+    let limits = ocs_proto::ReadLimits::new(ocs_proto::DecodeLimits {
+        max_inflated_bytes: 64 << 20,
+        try_others: true,
+    });
+    match ocs_proto::read_request(doc, &limits).map(|r| r.request) {
+        Ok(ocs_proto::Request::Inventory {
+            inventory: Ok(inv), ..
+        }) => *inv,
+        other => panic!("not an inventory: {other:?}"),
+    }
+}
+
 /// Opens the server's database directly, to check what was stored.
 pub async fn store(server: &TestServer) -> Store {
     Store::open(&server.database_url(), &StoreOptions::default())

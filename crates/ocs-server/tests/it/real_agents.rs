@@ -6,12 +6,11 @@
 use std::path::{Path, PathBuf};
 
 use ocs_proto::catalogue::SECTIONS;
-use ocs_proto::request::parse_request;
 use ocs_proto::Inventory;
 use ocs_storage::HostId;
 use ocs_testkit::TestServer;
 
-use crate::{count, host_id, server, store};
+use crate::{count, host_id, read_inventory, server, store};
 
 pub(crate) fn agent(name: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
@@ -49,9 +48,7 @@ fn received(copies: &Path) -> Vec<Inventory> {
     files.sort_by_key(|p| (p.to_string_lossy().len(), p.clone()));
     files
         .iter()
-        .map(|f| {
-            Inventory::from_request(&parse_request(&std::fs::read(f).unwrap()).unwrap()).unwrap()
-        })
+        .map(|f| read_inventory(&std::fs::read(f).unwrap()))
         .collect()
 }
 
