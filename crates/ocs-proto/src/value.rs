@@ -26,11 +26,22 @@ impl Value {
     /// The value as a comparable string, with NULL, `''` and `0` all mapping to `""`, which
     /// is how the row-level diff decides two rows are the same.
     pub fn comparable(&self) -> String {
+        let mut out = String::new();
+        self.write_comparable(&mut out);
+        out
+    }
+
+    /// Appends [`Value::comparable`] to `out` (keys of whole rows are built without a
+    /// string per value).
+    pub fn write_comparable(&self, out: &mut String) {
         match self {
-            Value::Null | Value::Int(0) => String::new(),
-            Value::Int(n) => n.to_string(),
-            Value::Text(s) if s == "0" => String::new(),
-            Value::Text(s) => s.clone(),
+            Value::Null | Value::Int(0) => {}
+            Value::Int(n) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{n}");
+            }
+            Value::Text(s) if s == "0" => {}
+            Value::Text(s) => out.push_str(s),
         }
     }
 }

@@ -307,10 +307,14 @@ fn digest(rows: &[Vec<Value>]) -> String {
     let mut lines: Vec<String> = rows
         .iter()
         .map(|r| {
-            r.iter()
-                .map(Value::comparable)
-                .collect::<Vec<_>>()
-                .join("\u{1f}")
+            let mut line = String::with_capacity(128);
+            for (i, v) in r.iter().enumerate() {
+                if i > 0 {
+                    line.push('\u{1f}');
+                }
+                v.write_comparable(&mut line);
+            }
+            line
         })
         .collect();
     lines.sort_unstable();
@@ -326,7 +330,7 @@ fn key(ids: &[i64], details: &[Value]) -> String {
     let mut k = format!("{}\u{1f}{}\u{1f}{}", ids[0], ids[1], ids[2]);
     for v in details {
         k.push('\u{1f}');
-        k.push_str(&v.comparable());
+        v.write_comparable(&mut k);
     }
     k
 }
@@ -396,6 +400,34 @@ impl Store {
 mod tests {
     use super::*;
     use crate::test_support::store;
+
+    /// Digests stored by earlier versions must still match an unchanged list.
+    #[test]
+    fn the_digest_keeps_its_definition() {
+        let mut rows = vec![
+            sw("zsh", "5.9", Some("Debian")),
+            sw("bash", "0", None),
+            sw("bash", "5.2", None),
+        ];
+        rows[1][field("FILESIZE")] = Value::Int(0);
+        rows[2][field("FILESIZE")] = Value::Int(1234);
+        let mut lines: Vec<String> = rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(Value::comparable)
+                    .collect::<Vec<_>>()
+                    .join("\u{1f}")
+            })
+            .collect();
+        lines.sort_unstable();
+        let mut hasher = Sha256::new();
+        for line in &lines {
+            hasher.update(line.as_bytes());
+            hasher.update([0x1e]);
+        }
+        assert_eq!(digest(&rows), hex::encode(hasher.finalize()));
+    }
 
     fn sw(name: &str, version: &str, publisher: Option<&str>) -> Vec<Value> {
         catalogue::SOFTWARES
