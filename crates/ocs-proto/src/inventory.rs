@@ -110,14 +110,7 @@ impl Inventory {
             .child("CONTENT")
             .ok_or(InventoryError::MissingContent)?;
         let hardware_el = content.child("HARDWARE");
-        let checksum = hardware_el
-            .and_then(|h| h.value("CHECKSUM"))
-            .and_then(|c| c.trim().parse::<u64>().ok());
-        let lastdate = hardware_el
-            .and_then(|h| h.value("LASTDATE"))
-            .map(str::trim)
-            .filter(|d| !d.is_empty() && !d.starts_with("1970-01-01"))
-            .map(str::to_owned);
+        let (checksum, lastdate) = checksum_and_lastdate(hardware_el);
 
         let rows_of = |section: &'static Section| -> Result<Vec<Row>, InventoryError> {
             let elements = content.children_named(section.element);
@@ -380,14 +373,7 @@ impl ContentMapper {
             });
         }
         let hardware_el = self.hardware.as_ref();
-        let checksum = hardware_el
-            .and_then(|h| h.value("CHECKSUM"))
-            .and_then(|c| c.trim().parse::<u64>().ok());
-        let lastdate = hardware_el
-            .and_then(|h| h.value("LASTDATE"))
-            .map(str::trim)
-            .filter(|d| !d.is_empty() && !d.starts_with("1970-01-01"))
-            .map(str::to_owned);
+        let (checksum, lastdate) = checksum_and_lastdate(hardware_el);
         let history = self.download.as_ref().and_then(|d| d.child("HISTORY"));
         let download_history = self
             .download
@@ -583,6 +569,20 @@ fn row(section: &Section, el: &Element) -> Row {
             normalise(f, raw)
         })
         .collect()
+}
+
+/// `HARDWARE/CHECKSUM` (`None` when missing or not a number) and a real `HARDWARE/LASTDATE`
+/// (the Windows agent's; the Unix agents send none or the epoch).
+fn checksum_and_lastdate(hardware: Option<&Element>) -> (Option<u64>, Option<String>) {
+    let checksum = hardware
+        .and_then(|h| h.value("CHECKSUM"))
+        .and_then(|c| c.trim().parse::<u64>().ok());
+    let lastdate = hardware
+        .and_then(|h| h.value("LASTDATE"))
+        .map(str::trim)
+        .filter(|d| !d.is_empty() && !d.starts_with("1970-01-01"))
+        .map(str::to_owned);
+    (checksum, lastdate)
 }
 
 #[cfg(test)]

@@ -528,20 +528,7 @@ impl FleetSpec {
         let mut rng = Rng::derive(self.seed, &[id.index, SOFTWARE]);
         let lo = self.software_min.min(self.software_max);
         let hi = self.software_max.max(lo);
-        let wanted = usize::try_from(rng.range(u64::from(lo), u64::from(hi)))
-            .unwrap_or(0)
-            .min(catalogue_len);
-        // A partial Fisher-Yates shuffle: `wanted` distinct packages.
-        let mut pool: Vec<u32> = (0..u32::try_from(catalogue_len).unwrap_or(u32::MAX)).collect();
-        for i in 0..wanted {
-            let j = i + rng.index(pool.len() - i);
-            pool.swap(i, j);
-        }
-        let mut software: Vec<(u32, u8)> = pool[..wanted]
-            .iter()
-            .map(|pkg| (*pkg, variant(&mut rng)))
-            .collect();
-        software.sort_unstable();
+        let software = draw_software(&mut rng, lo, hi, catalogue_len);
         State {
             software,
             image: None,
@@ -603,21 +590,27 @@ impl FleetSpec {
     fn image_software(&self, family: u64, image: u64, catalogue_len: usize) -> Vec<(u32, u8)> {
         let mut rng = Rng::derive(self.seed, &[IMAGE, family, image]);
         let (lo, hi) = self.bounds();
-        let wanted = usize::try_from(rng.range(u64::from(lo), u64::from(hi)))
-            .unwrap_or(0)
-            .min(catalogue_len);
-        let mut pool: Vec<u32> = (0..u32::try_from(catalogue_len).unwrap_or(u32::MAX)).collect();
-        for i in 0..wanted {
-            let j = i + rng.index(pool.len() - i);
-            pool.swap(i, j);
-        }
-        let mut software: Vec<(u32, u8)> = pool[..wanted]
-            .iter()
-            .map(|pkg| (*pkg, variant(&mut rng)))
-            .collect();
-        software.sort_unstable();
-        software
+        draw_software(&mut rng, lo, hi, catalogue_len)
     }
+}
+
+/// Between `lo` and `hi` distinct packages of the catalogue with their versions, sorted by
+/// index (a partial Fisher-Yates shuffle).
+fn draw_software(rng: &mut Rng, lo: u32, hi: u32, catalogue_len: usize) -> Vec<(u32, u8)> {
+    let wanted = usize::try_from(rng.range(u64::from(lo), u64::from(hi)))
+        .unwrap_or(0)
+        .min(catalogue_len);
+    let mut pool: Vec<u32> = (0..u32::try_from(catalogue_len).unwrap_or(u32::MAX)).collect();
+    for i in 0..wanted {
+        let j = i + rng.index(pool.len() - i);
+        pool.swap(i, j);
+    }
+    let mut software: Vec<(u32, u8)> = pool[..wanted]
+        .iter()
+        .map(|pkg| (*pkg, variant(rng)))
+        .collect();
+    software.sort_unstable();
+    software
 }
 
 /// Most devices run a package's catalogue version; some run an older or newer build, so the
