@@ -68,6 +68,12 @@ impl Contacts {
         mine
     }
 
+    fn requeue(&self, contacts: Vec<Contact>) {
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.splice(0..0, contacts);
+        }
+    }
+
     fn take_batch(&self) -> Vec<Contact> {
         let Ok(mut pending) = self.pending.lock() else {
             return Vec::new();
@@ -86,8 +92,11 @@ impl Contacts {
 pub async fn apply(tx: &mut WriteTx, contacts: &[Contact]) -> Result<(), AppError> {
     for c in contacts {
         if let Some(host) = tx.lock_host(&c.deviceid).await? {
-            let (quality, fidelity) = counters(&host, c.at);
-            tx.record_contact(host.id, c.at, &c.user_agent, quality, fidelity)
+            // Written after a later contact (an inventory through another instance), the
+            // last contact stays the later one.
+            let at = host.lastcome.map_or(c.at, |last| last.max(c.at));
+            let (quality, fidelity) = counters(&host, at);
+            tx.record_contact(host.id, at, &c.user_agent, quality, fidelity)
                 .await?;
         }
         if let Some(purge_before) = c.session {
@@ -113,35 +122,50 @@ pub fn counters(host: &HostState, now: i64) -> (f64, i64) {
 
 /// Writes queued records until none is left.
 pub async fn flush(state: &AppState) {
+    let mut conflicts = 0;
     loop {
-        let mut batch = state.contacts.take_batch();
-        if batch.is_empty() {
-            return;
-        }
-        if let Err(e) = write(state, &mut batch).await {
-            // Counters are not worth failing anything for; the next contact counts again.
-            tracing::warn!(error = %e, records = batch.len(), "could not record PROLOG contacts");
+        match write(state).await {
+            Ok(0) => return,
+            Ok(_) => conflicts = 0,
+            // Aborted by a concurrent transaction (an inventory merging one of the
+            // devices): the records are back in the queue, for another try.
+            Err(AppError::Conflict(_)) if conflicts < 2 => conflicts += 1,
+            Err(e) => {
+                // Counters are not worth failing anything for; the next contact counts
+                // again.
+                tracing::warn!(error = %e, "could not record PROLOG contacts");
+                conflicts = 0;
+            }
         }
     }
 }
 
-async fn write(state: &AppState, batch: &mut [Contact]) -> Result<(), AppError> {
+/// Writes one transaction's worth of records; returns how many.
+async fn write(state: &AppState) -> Result<usize, AppError> {
+    let mut tx = state.store.begin().await?;
+    // Taken only once the transaction has started: on SQLite that is the writer's turn, so
+    // an inventory holding the writer can never miss its device's record because the
+    // flusher took it and is still waiting.
+    let mut batch = state.contacts.take_batch();
+    if batch.is_empty() {
+        tx.rollback().await?;
+        return Ok(0);
+    }
     // In DEVICEID order, so that flushers of several instances lock devices in one order.
     batch.sort_by(|a, b| a.deviceid.cmp(&b.deviceid));
-    let mut attempt = 1;
-    loop {
-        let result = async {
-            let mut tx = state.store.begin().await?;
-            apply(&mut tx, batch).await?;
-            tx.commit().await?;
-            Ok::<(), AppError>(())
+    let written = async {
+        apply(&mut tx, &batch).await?;
+        tx.commit().await?;
+        Ok::<(), AppError>(())
+    }
+    .await;
+    match written {
+        Ok(()) => Ok(batch.len()),
+        Err(e @ AppError::Conflict(_)) => {
+            state.contacts.requeue(batch);
+            Err(e)
         }
-        .await;
-        match result {
-            // Aborted by a concurrent transaction (an inventory merging one of the devices).
-            Err(AppError::Conflict(_)) if attempt < 3 => attempt += 1,
-            other => return other,
-        }
+        Err(e) => Err(e),
     }
 }
 
@@ -157,4 +181,34 @@ pub fn spawn_flusher(state: AppState) -> tokio::task::JoinHandle<()> {
             flush(&state).await;
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn contact(deviceid: &str, at: i64) -> Contact {
+        Contact {
+            deviceid: deviceid.into(),
+            at,
+            user_agent: "OCS-NG_unified_unix_agent_v2.10.0".into(),
+            session: None,
+        }
+    }
+
+    #[test]
+    fn a_device_takes_only_its_own_records_and_the_rest_keep_their_order() {
+        let queue = Contacts::default();
+        for (d, at) in [("a", 1), ("b", 2), ("a", 3), ("c", 4)] {
+            queue.record(contact(d, at));
+        }
+        let mine: Vec<i64> = queue.take_device("a").iter().map(|c| c.at).collect();
+        assert_eq!(mine, [1, 3]);
+        assert!(queue.take_device("a").is_empty());
+        let first = queue.take_batch();
+        queue.requeue(first);
+        let rest: Vec<i64> = queue.take_batch().iter().map(|c| c.at).collect();
+        assert_eq!(rest, [2, 4]);
+        assert!(queue.is_empty());
+    }
 }
