@@ -116,11 +116,13 @@ impl Store {
 
     /// Records a sign-in through a device.
     pub async fn touch_device(&self, digest: &str, now: i64) -> Result<()> {
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE console_devices SET last_used = $2 WHERE digest = $1")
             .bind(digest)
             .bind(now)
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -45,17 +45,19 @@ impl Store {
     /// Records a use of a token unless one was recorded at or after `unless_since`; returns
     /// whether the row was written.
     pub async fn touch_token(&self, id: i64, now: i64, unless_since: i64) -> Result<bool> {
-        Ok(sqlx::query(
+        let mut tx = self.begin().await?;
+        let written = sqlx::query(
             "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1 \
              AND (last_used_at IS NULL OR last_used_at < $3)",
         )
         .bind(id)
         .bind(now)
         .bind(unless_since)
-        .execute(&self.pool)
+        .execute(tx.conn())
         .await?
-        .rows_affected()
-            > 0)
+        .rows_affected();
+        tx.commit().await?;
+        Ok(written > 0)
     }
 
     /// Every token.

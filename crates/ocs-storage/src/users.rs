@@ -243,11 +243,15 @@ impl Store {
 
     /// Records activity on a session.
     pub async fn touch_session(&self, token_digest: &str, now: i64) -> Result<()> {
+        // Through the writer, like every write the console makes while browsing: on SQLite
+        // a write outside it would wait for the writer's batch on the file lock.
+        let mut tx = self.begin().await?;
         sqlx::query("UPDATE console_sessions SET last_seen = $2 WHERE token_digest = $1")
             .bind(token_digest)
             .bind(now)
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await?;
+        tx.commit().await?;
         Ok(())
     }
 
