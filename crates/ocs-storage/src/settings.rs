@@ -38,27 +38,9 @@ impl WriteTx {
         .fetch_all(self.conn())
         .await?)
     }
-
-    /// Every registry query.
-    pub async fn registry_queries(&mut self) -> Result<Vec<RegistryQuery>> {
-        Ok(
-            sqlx::query_as("SELECT name, regtree, regkey, regvalue FROM regconfig ORDER BY id")
-                .fetch_all(self.conn())
-                .await?,
-        )
-    }
 }
 
 impl Store {
-    /// Every registry query (read-only).
-    pub async fn registry_queries(&self) -> Result<Vec<RegistryQuery>> {
-        Ok(
-            sqlx::query_as("SELECT name, regtree, regkey, regvalue FROM regconfig ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?,
-        )
-    }
-
     /// A device's settings (read-only).
     pub async fn device_settings(&self, id: HostId) -> Result<Vec<DeviceSetting>> {
         Ok(sqlx::query_as(
@@ -190,9 +172,6 @@ mod tests {
         assert!(!store.delete_registry_query(listed[0].0).await.unwrap());
         let left = store.list_registry_queries().await.unwrap();
         assert_eq!(left, vec![(listed[1].0, q("Office"))]);
-        let mut tx = store.begin().await.unwrap();
-        assert_eq!(tx.registry_queries().await.unwrap(), vec![q("Office")]);
-        tx.commit().await.unwrap();
     }
 
     #[tokio::test]

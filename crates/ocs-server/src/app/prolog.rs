@@ -130,13 +130,13 @@ async fn registry_option(
     if !options.on("REGISTRY") {
         return Ok(None);
     }
-    let queries = state.store.registry_queries().await?;
+    let queries = state.store.list_registry_queries().await?;
     if queries.is_empty() {
         return Ok(None);
     }
     let params = queries
         .into_iter()
-        .map(|q| Param {
+        .map(|(_, q)| Param {
             attributes: vec![
                 ("NAME".into(), q.name),
                 ("REGTREE".into(), q.regtree.to_string()),
