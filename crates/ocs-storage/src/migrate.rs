@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_agent_auth.sql"),
         postgres: include_str!("../migrations/postgres/0005_agent_auth.sql"),
     },
+    Migration {
+        version: 6,
+        description: "groups and deleted computers",
+        sqlite: include_str!("../migrations/sqlite/0006_groups.sql"),
+        postgres: include_str!("../migrations/postgres/0006_groups.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting
