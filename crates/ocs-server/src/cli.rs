@@ -10,8 +10,9 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 use ocs_storage::{Store, StoreOptions};
 
+use crate::app::agent::agent_auth;
 use crate::app::options::{self, definition, validate, Kind, OPTIONS};
-use crate::app::{agent_auth, api, import, AppState, SystemClock};
+use crate::app::{api, import, AppState, SystemClock};
 use crate::config::{Config, Overrides, OPTION_ENV_PREFIX};
 
 /// OCS Inventory NG server: inventory agents, API and console in one binary.
@@ -106,6 +107,9 @@ enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long)]
         name: String,
+        /// `read` (GET requests only) or `write` (also changes data).
+        #[arg(long, default_value = "read")]
+        scope: String,
     },
     /// List tokens (names and dates, never the tokens).
     List,
@@ -261,7 +265,7 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
     }
     let state = AppState {
         store,
-        intake: Arc::new(crate::app::intake::Intake::new(&config)),
+        intake: Arc::new(crate::app::agent::intake::Intake::new(&config)),
         config: Arc::new(config),
         clock: Arc::new(SystemClock),
         password_permits: crate::app::auth::password_hashing_permits(),
@@ -302,11 +306,11 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
         request: Duration::from_secs(limits.body_read_timeout_secs + limits.request_timeout_secs),
         idle: Duration::from_secs(limits.idle_timeout_secs),
     };
-    let flusher = crate::app::contacts::spawn_flusher(state.clone());
+    let flusher = crate::app::agent::contacts::spawn_flusher(state.clone());
     let app = crate::http::router(state.clone());
     crate::http::server::serve(listener, app, timeouts, shutdown_signal()).await?;
     flusher.abort();
-    crate::app::contacts::flush(&state).await;
+    crate::app::agent::contacts::flush(&state).await;
     store.close().await;
     tracing::info!("stopped");
     Ok(())
@@ -381,16 +385,18 @@ async fn options_command(state: &AppState, command: OptionsCommand) -> anyhow::R
 
 async fn token_command(state: &AppState, command: TokenCommand) -> anyhow::Result<ExitCode> {
     match command {
-        TokenCommand::Create { name } => {
-            let token = api::create_token(state, &name).await?;
+        TokenCommand::Create { name, scope } => {
+            let scope = api::Scope::parse(&scope)?;
+            let token = api::create_token(state, &name, scope).await?;
             println!("{token}");
-            eprintln!("Token {name:?} created. Send it as `Authorization: Bearer <token>`; it is not shown again.");
+            eprintln!("Token {name:?} ({} scope) created. Send it as `Authorization: Bearer <token>`; it is not shown again.", scope.name());
         }
         TokenCommand::List => {
             for t in state.store.list_tokens().await? {
                 println!(
-                    "{}\tcreated {}\tlast used {}",
+                    "{}\t{}\tcreated {}\tlast used {}",
                     t.name,
+                    t.scope,
                     t.created_at,
                     t.last_used_at.map_or("never".into(), |v| v.to_string())
                 );

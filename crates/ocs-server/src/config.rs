@@ -158,16 +158,18 @@ impl AgentAuthConfig {
             bail!("agents.auth.cache_secs is at most 3600");
         }
         for (name, password) in &self.users {
-            if let Some(problem) = crate::app::agent_auth::name_problem(name) {
+            if let Some(problem) = crate::app::agent::agent_auth::name_problem(name) {
                 bail!("agents.auth.users: {name:?}: {problem}");
             }
-            if password.is_empty() || password.len() > crate::app::agent_auth::MAX_PASSWORD_LEN {
+            if password.is_empty()
+                || password.len() > crate::app::agent::agent_auth::MAX_PASSWORD_LEN
+            {
                 bail!(
                     "agents.auth.users.{name}: the password must be 1 to {} bytes",
-                    crate::app::agent_auth::MAX_PASSWORD_LEN
+                    crate::app::agent::agent_auth::MAX_PASSWORD_LEN
                 );
             }
-            if crate::app::agent_auth::is_phc(password)
+            if crate::app::agent::agent_auth::is_phc(password)
                 && !argon2::PasswordHash::new(password).is_ok_and(|h| h.hash.is_some())
             {
                 bail!("agents.auth.users.{name}: not a valid argon2 PHC string");

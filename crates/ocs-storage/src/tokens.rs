@@ -14,15 +14,24 @@ pub struct TokenRecord {
     pub created_at: i64,
     /// Last use.
     pub last_used_at: Option<i64>,
+    /// `read` or `write` (which includes read).
+    pub scope: String,
 }
 
 impl Store {
     /// Stores a new token's digest.
-    pub async fn insert_token(&self, name: &str, digest: &str, now: i64) -> Result<()> {
-        let done = sqlx::query("INSERT INTO api_tokens (name, token_hash, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
+    pub async fn insert_token(
+        &self,
+        name: &str,
+        digest: &str,
+        scope: &str,
+        now: i64,
+    ) -> Result<()> {
+        let done = sqlx::query("INSERT INTO api_tokens (name, token_hash, created_at, scope) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING")
             .bind(name)
             .bind(digest)
             .bind(now)
+            .bind(scope)
             .execute(&self.pool)
             .await?;
         if done.rows_affected() == 0 {
@@ -35,7 +44,7 @@ impl Store {
     /// so a flood of unknown tokens costs one indexed read each).
     pub async fn find_token(&self, digest: &str) -> Result<Option<TokenRecord>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, created_at, last_used_at FROM api_tokens WHERE token_hash = $1",
+            "SELECT id, name, created_at, last_used_at, scope FROM api_tokens WHERE token_hash = $1",
         )
         .bind(digest)
         .fetch_optional(&self.pool)
@@ -62,11 +71,11 @@ impl Store {
 
     /// Every token.
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>> {
-        Ok(
-            sqlx::query_as("SELECT id, name, created_at, last_used_at FROM api_tokens ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT id, name, created_at, last_used_at, scope FROM api_tokens ORDER BY id",
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Deletes a token by name; returns whether it existed.
@@ -87,7 +96,10 @@ mod tests {
     #[tokio::test]
     async fn tokens_are_found_without_writing_and_touched_at_most_once_per_window() {
         let (store, _dir) = store().await;
-        store.insert_token("ci", "digest-1", 100).await.unwrap();
+        store
+            .insert_token("ci", "digest-1", "read", 100)
+            .await
+            .unwrap();
         assert_eq!(store.find_token("digest-unknown").await.unwrap(), None);
         let token = store.find_token("digest-1").await.unwrap().unwrap();
         assert_eq!(token.last_used_at, None);

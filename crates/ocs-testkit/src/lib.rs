@@ -298,10 +298,15 @@ impl TestServer {
         assert!(ok, "options set {name} {value}: {out:?}");
     }
 
-    /// Creates an API token.
+    /// Creates an API token with the read scope.
     pub fn token(&self) -> String {
+        self.token_with_scope("read")
+    }
+
+    /// Creates an API token with a scope (`read` or `write`).
+    pub fn token_with_scope(&self, scope: &str) -> String {
         let name = format!("t{}", unique());
-        match self.cli(&["token", "create", "--name", &name]) {
+        match self.cli(&["token", "create", "--name", &name, "--scope", scope]) {
             Ok(out) if out.status.success() => {
                 String::from_utf8_lossy(&out.stdout).trim().to_owned()
             }

@@ -59,8 +59,71 @@ pub fn digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a named token and returns it.
-pub async fn create_token(state: &AppState, name: &str) -> Result<String, AppError> {
+/// What a token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Only `GET` requests.
+    Read,
+    /// Reads, and requests that change data.
+    Write,
+}
+
+impl Scope {
+    /// The stored name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+        }
+    }
+
+    /// Reads a scope name (`read` or `write`).
+    pub fn parse(text: &str) -> Result<Scope, AppError> {
+        match text {
+            "read" => Ok(Scope::Read),
+            "write" => Ok(Scope::Write),
+            other => Err(AppError::bad_request(
+                "E_BAD_PARAM",
+                format!("a token scope is read or write, not {other:?}"),
+            )),
+        }
+    }
+}
+
+/// An authenticated caller of the API: which token, and what it may do.
+#[derive(Debug, Clone)]
+pub struct ApiCaller {
+    /// The token's record.
+    pub token: TokenRecord,
+    /// Its scope; an unknown stored scope reads as `read`.
+    pub scope: Scope,
+}
+
+/// Permission to change data through the API: only [`require_write`] makes one.
+#[derive(Debug)]
+pub struct ApiWriter {
+    /// The token's name, for logs and traces.
+    pub token_name: String,
+}
+
+/// Refuses a caller whose token has only the read scope (403).
+pub fn require_write(caller: &ApiCaller) -> Result<ApiWriter, AppError> {
+    match caller.scope {
+        Scope::Write => Ok(ApiWriter {
+            token_name: caller.token.name.clone(),
+        }),
+        Scope::Read => Err(AppError::Forbidden {
+            code: "E_READ_ONLY_TOKEN",
+            message: format!(
+                "token {:?} has the read scope; changing data needs a token made with `ocs-server token create --name NAME --scope write`",
+                caller.token.name
+            ),
+        }),
+    }
+}
+
+/// Creates a named token with a scope and returns it.
+pub async fn create_token(state: &AppState, name: &str, scope: Scope) -> Result<String, AppError> {
     let name = name.trim();
     if name.is_empty() || name.len() > 100 {
         return Err(AppError::bad_request(
@@ -71,7 +134,7 @@ pub async fn create_token(state: &AppState, name: &str) -> Result<String, AppErr
     let token = new_token();
     match state
         .store
-        .insert_token(name, &digest(&token), state.clock.now())
+        .insert_token(name, &digest(&token), scope.name(), state.clock.now())
         .await
     {
         Ok(()) => Ok(token),
@@ -84,7 +147,7 @@ pub async fn create_token(state: &AppState, name: &str) -> Result<String, AppErr
 }
 
 /// Checks an `Authorization: Bearer` header.
-pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<TokenRecord, AppError> {
+pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<ApiCaller, AppError> {
     let token = header
         .and_then(|h| h.strip_prefix("Bearer "))
         .map(str::trim)
@@ -118,7 +181,11 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<Toke
             tracing::warn!(token = record.name, error = %e, "could not record the token's use");
         }
     }
-    Ok(record)
+    let scope = Scope::parse(&record.scope).unwrap_or(Scope::Read);
+    Ok(ApiCaller {
+        token: record,
+        scope,
+    })
 }
 
 /// A page of computers.
@@ -157,6 +224,31 @@ pub async fn computer(state: &AppState, id: i64) -> Result<HostDetail, AppError>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_write_tokens_may_change_data() {
+        let caller = |scope| ApiCaller {
+            token: TokenRecord {
+                id: 1,
+                name: "ci".into(),
+                created_at: 0,
+                last_used_at: None,
+                scope: "read".into(),
+            },
+            scope,
+        };
+        assert_eq!(
+            require_write(&caller(Scope::Write)).unwrap().token_name,
+            "ci"
+        );
+        let refused = require_write(&caller(Scope::Read)).unwrap_err();
+        assert_eq!(
+            (refused.status(), refused.code()),
+            (403, "E_READ_ONLY_TOKEN")
+        );
+        assert_eq!(Scope::parse("write").unwrap(), Scope::Write);
+        assert!(Scope::parse("admin").is_err());
+    }
 
     #[test]
     fn token_shape() {

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 
+use crate::app::agent::inventory::{ingest, Source};
 use crate::app::agent::AgentMeta;
-use crate::app::inventory::{ingest, Source};
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};
 

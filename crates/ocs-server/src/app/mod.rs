@@ -5,23 +5,15 @@
 pub mod addresses;
 pub mod admin;
 pub mod agent;
-pub mod agent_auth;
 pub mod api;
 pub mod auth;
-pub mod capacities;
 pub mod computers;
-pub mod contacts;
 pub mod csv_export;
-pub mod files;
 pub mod health;
 pub mod i18n;
 pub mod import;
-pub mod intake;
-pub mod inventory;
 pub mod options;
-pub mod prolog;
 pub mod totp;
-pub mod useragents;
 pub mod users;
 
 use std::sync::Arc;
@@ -40,15 +32,15 @@ pub struct AppState {
     /// Time source.
     pub clock: Arc<dyn Clock>,
     /// Lanes and budgets for reading agent bodies.
-    pub intake: Arc<intake::Intake>,
+    pub intake: Arc<agent::intake::Intake>,
     /// Bounds concurrent argon2 work: console passwords and agent credentials alike.
     pub password_permits: Arc<tokio::sync::Semaphore>,
     /// Agent authentication: credentials verified recently.
-    pub agent_auth: Arc<agent_auth::AgentAuth>,
+    pub agent_auth: Arc<agent::agent_auth::AgentAuth>,
     /// When each API token's use was last recorded by this process.
     pub token_uses: Arc<api::TokenUses>,
     /// PROLOG contact records waiting for the writer.
-    pub contacts: Arc<contacts::Contacts>,
+    pub contacts: Arc<agent::contacts::Contacts>,
 }
 
 /// Where services get "now" from, so tests can fix it.

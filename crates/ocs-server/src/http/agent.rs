@@ -13,8 +13,8 @@ use axum::Router;
 use ocs_proto::codec::encode_body;
 use ocs_proto::useragent;
 
+use crate::app::agent::agent_auth;
 use crate::app::agent::{handle, refusal_of_method, AgentMeta, AgentReply};
-use crate::app::agent_auth;
 use crate::app::{AppError, AppState};
 
 /// Routes of the agent endpoint (Apache mapped the handler on the path and everything below).

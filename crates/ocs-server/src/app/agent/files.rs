@@ -11,7 +11,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::app::inventory::Source;
+use crate::app::agent::inventory::Source;
 use crate::app::options::Options;
 use crate::app::AppState;
 

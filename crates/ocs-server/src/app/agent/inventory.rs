@@ -13,10 +13,11 @@ use ocs_proto::reply::InventoryReply;
 use ocs_proto::useragent;
 use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, MergeSource, WriteTx, TAG};
 
+use crate::app::agent::agent_auth::Binding;
 use crate::app::agent::AgentMeta;
-use crate::app::agent_auth::Binding;
+use crate::app::agent::{contacts, files};
 use crate::app::options::Options;
-use crate::app::{contacts, files, AppError, AppState};
+use crate::app::{AppError, AppState};
 
 /// The request body as received, for `.ocs` copies (which decode it again when they are
 /// wanted as XML, rather than every request keeping its inflated document).

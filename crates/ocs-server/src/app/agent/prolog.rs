@@ -5,10 +5,11 @@
 use ocs_proto::reply::{Param, PrologReply, PrologResponse, ReplyOption};
 use ocs_storage::{DeviceSetting, HostState};
 
+use crate::app::agent::contacts::{self, Contact};
+use crate::app::agent::useragents;
 use crate::app::agent::AgentMeta;
-use crate::app::contacts::{self, Contact};
 use crate::app::options::Options;
-use crate::app::{useragents, AppError, AppState};
+use crate::app::{AppError, AppState};
 
 const DAY: i64 = 86_400;
 

@@ -4,10 +4,10 @@
 
 use ocs_proto::request::{DownloadReport, Notify, SnmpResult};
 
+use crate::app::agent::agent_auth::Binding;
+use crate::app::agent::files;
+use crate::app::agent::inventory::Source;
 use crate::app::agent::AgentMeta;
-use crate::app::agent_auth::Binding;
-use crate::app::files;
-use crate::app::inventory::Source;
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};
 

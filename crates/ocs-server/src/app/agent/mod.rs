@@ -2,14 +2,23 @@
 //! QUERY. Every refusal is an [`AppError`] with a reason, so the handler can log it and answer
 //! with a clear status.
 
+pub mod agent_auth;
+pub mod capacities;
+pub mod contacts;
+pub mod files;
+pub mod intake;
+pub mod inventory;
+pub mod prolog;
+pub mod useragents;
+
 use std::net::IpAddr;
 
 use ocs_proto::request::RequestError;
 use ocs_proto::{BodyEncoding, CodecError, Request, XmlError};
 
-use crate::app::intake::Prepared;
+use crate::app::agent::intake::Prepared;
 use crate::app::options::Options;
-use crate::app::{agent_auth, capacities, inventory, prolog, AppError, AppState};
+use crate::app::{AppError, AppState};
 
 /// Who is asking.
 #[derive(Debug, Clone)]
