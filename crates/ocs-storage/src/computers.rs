@@ -8,6 +8,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::groups::GroupId;
 use crate::hosts::{HostId, Page};
 use crate::{Result, Store};
 
@@ -277,6 +278,8 @@ pub fn like_exact(text: &str) -> String {
 pub struct ComputerQuery {
     /// Criteria, all of which must hold.
     pub criteria: Vec<Criterion>,
+    /// Only the members of this group (computed or forced in, not forced out).
+    pub group: Option<GroupId>,
     /// Columns to return, in order.
     pub columns: Vec<Column>,
     /// Sort column and direction (descending when true).
@@ -461,20 +464,46 @@ fn read_row(row: &AnyRow, columns: &[Column]) -> std::result::Result<ComputerRow
     })
 }
 
+/// The `WHERE` clause (or nothing) selecting the computers of `criteria` within `group`.
+fn where_clause(criteria: &[Criterion], group: Option<GroupId>, binds: &mut Binds) -> String {
+    let mut conditions: Vec<String> = criteria.iter().map(|c| condition(c, binds)).collect();
+    if let Some(group) = group {
+        conditions.push(format!(
+            "h.id IN (SELECT gm.hardware_id FROM group_members gm WHERE gm.group_id = {} AND gm.static IN (0, 1))",
+            binds.push(&CriterionValue::Integer(group.0))
+        ));
+    }
+    if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    }
+}
+
 impl Store {
+    /// The IDs of every computer matching `criteria` within `group`, in ID order: what a
+    /// selection of "the whole result" of a list stands for.
+    pub async fn matching_computer_ids(
+        &self,
+        criteria: &[Criterion],
+        group: Option<GroupId>,
+    ) -> Result<Vec<HostId>> {
+        let mut binds = Binds::default();
+        let wh = where_clause(criteria, group, &mut binds);
+        let sql = format!(
+            "SELECT h.id FROM hardware h{} {wh} ORDER BY h.id",
+            joins(&[&wh])
+        );
+        let rows = bind_all(sqlx::query(&sql), &binds)
+            .fetch_all(&self.read_pool)
+            .await?;
+        rows.iter().map(|r| Ok(HostId(r.try_get(0)?))).collect()
+    }
+
     /// The computers matching a query, and how many match in all.
     pub async fn list_computers(&self, query: &ComputerQuery) -> Result<(i64, Vec<ComputerRow>)> {
         let mut binds = Binds::default();
-        let conditions: Vec<String> = query
-            .criteria
-            .iter()
-            .map(|c| condition(c, &mut binds))
-            .collect();
-        let wh = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", conditions.join(" AND "))
-        };
+        let wh = where_clause(&query.criteria, query.group, &mut binds);
         let count_sql = format!("SELECT COUNT(*) FROM hardware h{} {wh}", joins(&[&wh]));
         let total: i64 = bind_all(sqlx::query(&count_sql), &binds)
             .fetch_one(&self.read_pool)
@@ -602,6 +631,7 @@ mod tests {
             async move {
                 let q = ComputerQuery {
                     criteria,
+                    group: None,
                     columns: vec![builtin("name"), builtin("memory")],
                     sort: (builtin("name"), false),
                     page: Some(Page {

@@ -12,6 +12,7 @@ mod capacities;
 mod computers;
 mod dictionaries;
 mod duplicates;
+pub mod groups;
 mod hosts;
 mod integrity;
 mod migrate;
@@ -42,6 +43,7 @@ pub use computers::{
     SEARCH_FIELDS,
 };
 pub use duplicates::{DuplicateCriteria, MergeSource};
+pub use groups::GroupId;
 pub use hosts::{HardwareUpdate, HostDetail, HostFilter, HostId, HostState, HostSummary, Page};
 pub use integrity::IntegrityReport;
 pub use options::OptionRow;

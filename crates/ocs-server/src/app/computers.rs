@@ -407,6 +407,7 @@ pub async fn list(
     let page = page.max(1);
     let query = ComputerQuery {
         criteria,
+        group: None,
         columns: view.columns.iter().map(|c| c.column).collect(),
         sort: (view.sort_column(fields), view.desc),
         page: Some(Page {
@@ -427,6 +428,7 @@ pub async fn list_all(
 ) -> Result<Vec<ComputerRow>, AppError> {
     let query = ComputerQuery {
         criteria,
+        group: None,
         columns: view.columns.iter().map(|c| c.column).collect(),
         sort: (view.sort_column(fields), view.desc),
         page: None,
