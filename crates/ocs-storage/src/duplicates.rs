@@ -216,6 +216,17 @@ impl WriteTx {
             .execute(self.conn())
             .await?;
         }
+        // Static memberships (added by hand, forced in or out) are administrative data and
+        // follow the device; computed ones go with the old row and come back at the next
+        // evaluation if the new row matches. A group the new row already has keeps its row.
+        sqlx::query(
+            "UPDATE group_members SET hardware_id = $2 WHERE hardware_id = $1 AND static IN (1, 2) \
+             AND group_id NOT IN (SELECT g.group_id FROM group_members g WHERE g.hardware_id = $2)",
+        )
+        .bind(old.0)
+        .bind(new.0)
+        .execute(self.conn())
+        .await?;
         // Deleting the device row deletes its inventory rows with it (ON DELETE CASCADE).
         sqlx::query("DELETE FROM hardware WHERE id = $1")
             .bind(old.0)
@@ -232,5 +243,71 @@ impl WriteTx {
             .await?;
         }
         Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::store;
+    use crate::{HostId, MergeSource};
+
+    async fn memberships(store: &crate::Store, id: HostId) -> Vec<(i64, i64)> {
+        sqlx::query_as(
+            "SELECT group_id, static FROM group_members WHERE hardware_id = $1 ORDER BY group_id",
+        )
+        .bind(id.0)
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_merge_keeps_static_memberships_and_drops_computed_ones() {
+        let (store, _dir) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        let old = tx.insert_host("old-2024-01-01-00-00-00").await.unwrap();
+        let new = tx.insert_host("new-2024-01-01-00-00-00").await.unwrap();
+        for (id, name) in [
+            (1, "by hand"),
+            (2, "computed"),
+            (3, "forced out"),
+            (4, "both"),
+        ] {
+            sqlx::query(
+                "INSERT INTO groups (id, name, kind, created_at) VALUES ($1, $2, 'static', 0)",
+            )
+            .bind(id)
+            .bind(name)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        }
+        for (group, host, kind) in [
+            (1, old, 1),
+            (2, old, 0),
+            (3, old, 2),
+            (4, old, 1),
+            (4, new, 0),
+        ] {
+            sqlx::query(
+                "INSERT INTO group_members (group_id, hardware_id, static) VALUES ($1, $2, $3)",
+            )
+            .bind(group)
+            .bind(host.0)
+            .bind(kind)
+            .execute(tx.conn())
+            .await
+            .unwrap();
+        }
+        let source = MergeSource {
+            sent_checksum: None,
+            keep_old_userid: false,
+            trace: false,
+            now: 7,
+        };
+        assert!(tx.merge_host(old, new, &source).await.unwrap());
+        tx.commit().await.unwrap();
+        assert_eq!(memberships(&store, old).await, []);
+        assert_eq!(memberships(&store, new).await, [(1, 1), (3, 2), (4, 0)]);
     }
 }
