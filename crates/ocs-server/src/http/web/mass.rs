@@ -3,7 +3,8 @@
 //! for how many computers), which posts to `/mass/apply` (the change, then how many changed);
 //! the CSV export posts to `/mass/csv`. Every step carries the selection in hidden fields:
 //! chosen IDs (bounded), or the list's criteria query and group for a whole result, never the
-//! IDs of a whole result. Works without JavaScript.
+//! IDs of a whole result. Works without JavaScript: the steps are plain form posts (not
+//! boosted by htmx), so a refused step shows its error page with its status.
 
 use askama::Template;
 use axum::extract::State;
