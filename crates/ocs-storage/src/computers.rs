@@ -89,7 +89,7 @@ pub enum Column {
 }
 
 impl Column {
-    fn sql(&self) -> String {
+    pub(crate) fn sql(&self) -> String {
         match self {
             Column::Builtin(c) => c.sql.to_owned(),
             // The ID is a parsed integer, not request text.
@@ -311,7 +311,7 @@ pub struct ComputerRow {
 }
 
 /// Per-device settings that count as "customised" in the list.
-const CUSTOMISED_SETTINGS: &str = "'FREQUENCY', 'IPDISCOVER', 'DOWNLOAD_SWITCH', 'DOWNLOAD_CYCLE_LATENCY', 'DOWNLOAD_FRAG_LATENCY', 'DOWNLOAD_PERIOD_LATENCY', 'DOWNLOAD_PERIOD_LENGTH', 'DOWNLOAD_TIMEOUT', 'DOWNLOAD_EXECUTION_TIMEOUT', 'PROLOG_FREQ'";
+pub(crate) const CUSTOMISED_SETTINGS: &str = "'FREQUENCY', 'IPDISCOVER', 'DOWNLOAD_SWITCH', 'DOWNLOAD_CYCLE_LATENCY', 'DOWNLOAD_FRAG_LATENCY', 'DOWNLOAD_PERIOD_LATENCY', 'DOWNLOAD_PERIOD_LENGTH', 'DOWNLOAD_TIMEOUT', 'DOWNLOAD_EXECUTION_TIMEOUT', 'PROLOG_FREQ'";
 
 /// Collects bound values while a statement is written.
 #[derive(Default)]
@@ -420,7 +420,7 @@ fn uses_alias(sql: &str, alias: char) -> bool {
 
 /// The joins the statement's other parts need: they are on unique keys and never change the
 /// rows, but each costs a lookup per computer.
-fn joins(parts: &[&str]) -> String {
+pub(crate) fn joins(parts: &[&str]) -> String {
     let mut joins = String::new();
     if parts.iter().any(|p| uses_alias(p, 'a')) {
         joins.push_str(" LEFT JOIN accountinfo a ON a.hardware_id = h.id");
@@ -444,7 +444,10 @@ fn bind_all<'q>(
     q
 }
 
-fn read_row(row: &AnyRow, columns: &[Column]) -> std::result::Result<ComputerRow, sqlx::Error> {
+pub(crate) fn read_row(
+    row: &AnyRow,
+    columns: &[Column],
+) -> std::result::Result<ComputerRow, sqlx::Error> {
     let mut cells = Vec::with_capacity(columns.len());
     for (i, c) in columns.iter().enumerate() {
         let index = i + 2;

@@ -132,7 +132,8 @@ impl ListView {
         )
     }
 
-    fn sort_column(&self, fields: &[AccountField]) -> Column {
+    /// The storage column the list is sorted by.
+    pub fn sort_column(&self, fields: &[AccountField]) -> Column {
         choice(&self.sort, fields)
             .map(|c| c.column)
             .or_else(|| list_column("name").map(Column::Builtin))
@@ -483,30 +484,8 @@ pub async fn update_admin_data(
     let fields = state.store.list_accountinfo_fields().await?;
     let mut entries = Vec::new();
     for (key, value) in values {
-        let value = value.trim();
-        if value.len() > MAX_ADMIN_VALUE_LEN {
-            return Err(AppError::bad_request(
-                "E_BAD_VALUE",
-                format!("{key}: at most {MAX_ADMIN_VALUE_LEN} bytes"),
-            ));
-        }
-        if key == TAG {
-            if value.is_empty() {
-                return Err(AppError::bad_request("E_BAD_VALUE", "TAG cannot be empty"));
-            }
-        } else {
-            let field = key
-                .strip_prefix("fields_")
-                .and_then(|n| n.parse::<i64>().ok())
-                .and_then(|id| fields.iter().find(|f| f.id == id))
-                .ok_or_else(|| {
-                    AppError::bad_request("E_BAD_VALUE", format!("unknown field {key:?}"))
-                })?;
-            check_typed(&field.kind, value).map_err(|why| {
-                AppError::bad_request("E_BAD_VALUE", format!("{}: {why}", field.label))
-            })?;
-        }
-        entries.push((key.clone(), value.to_owned()));
+        let value = check_admin_value(&fields, key, value)?;
+        entries.push((key.clone(), value));
     }
     state.store.get_host(HostId(id)).await?;
     state.store.update_accountinfo(HostId(id), &entries).await?;
@@ -516,6 +495,42 @@ pub async fn update_admin_data(
         "administrative data updated"
     );
     Ok(())
+}
+
+/// Checks one administrative value from the console (the TAG or a defined field, against
+/// its type) and returns it trimmed.
+pub fn check_admin_value(
+    fields: &[AccountField],
+    key: &str,
+    value: &str,
+) -> Result<String, AppError> {
+    let value = value.trim();
+    if value.len() > MAX_ADMIN_VALUE_LEN {
+        return Err(AppError::bad_request(
+            "E_BAD_VALUE",
+            format!("{key}: at most {MAX_ADMIN_VALUE_LEN} bytes"),
+        ));
+    }
+    if key == TAG {
+        if value.is_empty() {
+            return Err(AppError::bad_request("E_BAD_VALUE", "TAG cannot be empty"));
+        }
+    } else {
+        let field = admin_field(fields, key).ok_or_else(|| {
+            AppError::bad_request("E_BAD_VALUE", format!("unknown field {key:?}"))
+        })?;
+        check_typed(&field.kind, value).map_err(|why| {
+            AppError::bad_request("E_BAD_VALUE", format!("{}: {why}", field.label))
+        })?;
+    }
+    Ok(value.to_owned())
+}
+
+/// The administrative field a KEYNAME (`fields_<id>`) names, if defined.
+pub fn admin_field<'a>(fields: &'a [AccountField], key: &str) -> Option<&'a AccountField> {
+    key.strip_prefix("fields_")
+        .and_then(|n| n.parse::<i64>().ok())
+        .and_then(|id| fields.iter().find(|f| f.id == id))
 }
 
 /// Checks a value against an administrative field type; empty is always allowed.
@@ -551,6 +566,32 @@ pub const CUSTOMISABLE: &[(&str, i64, i64)] = &[
     ("DOWNLOAD_SWITCH", 0, 1),
 ];
 
+/// Checks a customisation value: a setting of [`CUSTOMISABLE`], in its range (`None`, the
+/// server's option, always applies).
+pub fn check_setting(name: &str, value: Option<i64>) -> Result<(), AppError> {
+    let (_, low, high) = CUSTOMISABLE
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| AppError::bad_request("E_BAD_VALUE", format!("unknown setting {name}")))?;
+    match value {
+        Some(v) if !(*low..=*high).contains(&v) => Err(AppError::bad_request(
+            "E_BAD_VALUE",
+            format!("{name} must be between {low} and {high}, not {v}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Reads a submitted customisation value: empty is the server's option, else a number.
+pub fn parse_setting(name: &str, text: &str) -> Result<Option<i64>, AppError> {
+    match text.trim() {
+        "" => Ok(None),
+        v => v.parse::<i64>().map(Some).map_err(|_| {
+            AppError::bad_request("E_BAD_VALUE", format!("{name}: {v:?} is not a number"))
+        }),
+    }
+}
+
 /// Saves a computer's customisation; the communication server applies it at the next PROLOG.
 pub async fn update_customisation(
     state: &AppState,
@@ -561,15 +602,10 @@ pub async fn update_customisation(
     let host = HostId(id);
     let detail = state.store.get_host(host).await?;
     for (name, value) in values {
-        let (_, low, high) = CUSTOMISABLE
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .ok_or_else(|| {
-                AppError::bad_request("E_BAD_VALUE", format!("unknown setting {name}"))
-            })?;
+        check_setting(name, *value)?;
         match value {
             None => state.store.delete_device_setting(host, name).await?,
-            Some(v) if (*low..=*high).contains(v) => {
+            Some(v) => {
                 state
                     .store
                     .set_device_setting(
@@ -590,12 +626,6 @@ pub async fn update_customisation(
                         },
                     )
                     .await?;
-            }
-            Some(v) => {
-                return Err(AppError::bad_request(
-                    "E_BAD_VALUE",
-                    format!("{name} must be between {low} and {high}, not {v}"),
-                ))
             }
         }
     }

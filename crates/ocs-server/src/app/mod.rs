@@ -13,6 +13,7 @@ pub mod groups;
 pub mod health;
 pub mod i18n;
 pub mod import;
+pub mod mass;
 pub mod options;
 pub mod totp;
 pub mod users;

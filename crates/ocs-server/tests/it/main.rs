@@ -13,6 +13,7 @@ mod console_admin;
 mod crash;
 mod cve;
 mod hardening;
+mod mass;
 mod outage;
 mod real_agents;
 mod replay;

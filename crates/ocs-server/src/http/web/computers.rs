@@ -163,6 +163,12 @@ pub struct ListTable {
     pub choices: Vec<(String, String, bool)>,
     /// Page sizes: (size, chosen).
     pub sizes: Vec<(u32, bool)>,
+    /// The list's criteria query: what "the whole result" of a mass action stands for.
+    pub criteria: String,
+    /// The group whose members the list shows (a group page sets it), for the same purpose.
+    pub group: Option<i64>,
+    /// This page's computer IDs, comma-separated ("this page" of a mass action).
+    pub page_ids: String,
 }
 
 /// Label of a column.
@@ -277,6 +283,14 @@ pub fn list_table(
             .iter()
             .map(|n| (*n, *n == view.per_page))
             .collect(),
+        criteria: criteria.to_owned(),
+        group: None,
+        page_ids: result
+            .rows
+            .iter()
+            .map(|r| r.id.0.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
     }
 }
 
@@ -364,7 +378,11 @@ async fn computers_csv_get(
 }
 
 /// The whole result as CSV (cells neutralised by the one CSV writer).
-fn csv_bytes(tr: &Tr, view: &ListView, rows: &[ComputerRow]) -> Result<Vec<u8>, AppError> {
+pub(crate) fn csv_bytes(
+    tr: &Tr,
+    view: &ListView,
+    rows: &[ComputerRow],
+) -> Result<Vec<u8>, AppError> {
     let mut head = vec![tr.get("col.id").to_owned()];
     head.extend(view.columns.iter().map(|c| column_label(tr, c)));
     crate::app::csv_export::write(
@@ -675,13 +693,10 @@ async fn computer_customisation_post(
         let mut values = Vec::new();
         for (name, _, _) in CUSTOMISABLE {
             let submitted = pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
-            let value = match submitted {
-                None | Some("") => None,
-                Some(v) => Some(v.parse::<i64>().map_err(|_| {
-                    AppError::bad_request("E_BAD_VALUE", format!("{name}: {v:?} is not a number"))
-                })?),
-            };
-            values.push((*name, value));
+            values.push((
+                *name,
+                computers::parse_setting(name, submitted.unwrap_or(""))?,
+            ));
         }
         computers::update_customisation(&state, &admin, id, &values).await
     }
