@@ -272,6 +272,7 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
         agent_auth: Arc::default(),
         token_uses: Arc::default(),
         contacts: Arc::default(),
+        group_revalidation: Arc::default(),
     };
     if crate::app::auth::ensure_default_admin(&state).await? {
         tracing::warn!(

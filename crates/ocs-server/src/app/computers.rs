@@ -132,7 +132,7 @@ impl ListView {
         )
     }
 
-    fn sort_column(&self, fields: &[AccountField]) -> Column {
+    pub(crate) fn sort_column(&self, fields: &[AccountField]) -> Column {
         choice(&self.sort, fields)
             .map(|c| c.column)
             .or_else(|| list_column("name").map(Column::Builtin))

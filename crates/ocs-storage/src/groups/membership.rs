@@ -164,6 +164,16 @@ impl Store {
             .collect())
     }
 
+    /// The number of members of a group (computed or added, not forced out).
+    pub async fn count_group_members(&self, group: GroupId) -> Result<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COUNT(*) FROM group_members WHERE group_id = $1 AND static IN (0, 1)",
+        )
+        .bind(group.0)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// The computers of a group forced out of it.
     pub async fn list_excluded_members(&self, group: GroupId) -> Result<Vec<HostId>> {
         let ids: Vec<i64> = sqlx::query_scalar(
@@ -369,6 +379,7 @@ mod tests {
         );
         assert_eq!(members(&store, g).await, [ids[0], ids[2]]);
         assert_eq!(store.list_groups().await.unwrap()[0].members, 2);
+        assert_eq!(store.count_group_members(g).await.unwrap(), 2);
         assert_eq!(
             store.delete_group_members(g, &[ids[0]]).await.unwrap(),
             1

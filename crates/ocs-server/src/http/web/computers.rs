@@ -163,6 +163,8 @@ pub struct ListTable {
     pub choices: Vec<(String, String, bool)>,
     /// Page sizes: (size, chosen).
     pub sizes: Vec<(u32, bool)>,
+    /// A button at the end of each row: (form it submits, label); the row's ID is its value.
+    pub row_button: Option<(String, String)>,
 }
 
 /// Label of a column.
@@ -277,6 +279,7 @@ pub fn list_table(
             .iter()
             .map(|n| (*n, *n == view.per_page))
             .collect(),
+        row_button: None,
     }
 }
 
@@ -364,7 +367,7 @@ async fn computers_csv_get(
 }
 
 /// The whole result as CSV (cells neutralised by the one CSV writer).
-fn csv_bytes(tr: &Tr, view: &ListView, rows: &[ComputerRow]) -> Result<Vec<u8>, AppError> {
+pub fn csv_bytes(tr: &Tr, view: &ListView, rows: &[ComputerRow]) -> Result<Vec<u8>, AppError> {
     let mut head = vec![tr.get("col.id").to_owned()];
     head.extend(view.columns.iter().map(|c| column_label(tr, c)));
     crate::app::csv_export::write(
@@ -394,7 +397,9 @@ async fn computers_view_post(
     let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     // Only back to a list of ours: never an open redirect.
     let back = value("return_to")
-        .filter(|r| r.starts_with("/computers") || r.starts_with("/search"))
+        .filter(|r| {
+            r.starts_with("/computers") || r.starts_with("/search") || r.starts_with("/groups/")
+        })
         .unwrap_or_else(|| "/computers".to_owned());
     let change = ViewChange {
         columns: Some(columns),

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod computers;
+pub mod groups;
 pub mod search;
 pub mod tags;
 pub mod users;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(computers::router())
         .merge(search::router())
+        .merge(groups::router())
         .merge(tags::router())
         .merge(admin::router())
         .merge(users::router())
