@@ -91,10 +91,7 @@ impl Store {
                 "DO UPDATE SET static = excluded.static WHERE group_members.static <> excluded.static",
             );
             let q = sqlx::query(&sql).bind(group.0).bind(state.value());
-            changed += bind_ids(q, chunk)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
+            changed += bind_ids(q, chunk).execute(tx.conn()).await?.rows_affected();
         }
         tx.commit().await?;
         Ok(changed)
@@ -114,10 +111,7 @@ impl Store {
             let q = sqlx::query(&sql)
                 .bind(group.0)
                 .bind(MemberState::Added.value());
-            added += bind_ids(q, chunk)
-                .execute(tx.conn())
-                .await?
-                .rows_affected();
+            added += bind_ids(q, chunk).execute(tx.conn()).await?.rows_affected();
         }
         tx.commit().await?;
         Ok(added)
@@ -316,7 +310,11 @@ mod tests {
     async fn fleet(store: &Store) -> Vec<HostId> {
         let mut tx = store.begin().await.unwrap();
         let mut ids = Vec::new();
-        for (name, os) in [("alpha", "Debian"), ("beta", "Debian"), ("gamma", "Windows")] {
+        for (name, os) in [
+            ("alpha", "Debian"),
+            ("beta", "Debian"),
+            ("gamma", "Windows"),
+        ] {
             let id = tx.insert_host(&format!("{name}-2024")).await.unwrap();
             sqlx::query("UPDATE hardware SET name = $1, osname = $2 WHERE id = $3")
                 .bind(name)
@@ -380,10 +378,7 @@ mod tests {
         assert_eq!(members(&store, g).await, [ids[0], ids[2]]);
         assert_eq!(store.list_groups().await.unwrap()[0].members, 2);
         assert_eq!(store.count_group_members(g).await.unwrap(), 2);
-        assert_eq!(
-            store.delete_group_members(g, &[ids[0]]).await.unwrap(),
-            1
-        );
+        assert_eq!(store.delete_group_members(g, &[ids[0]]).await.unwrap(), 1);
         assert_eq!(members(&store, g).await, [ids[2]]);
         assert_eq!(
             store

@@ -101,6 +101,17 @@ pub struct GroupChange<'a> {
 }
 
 type GroupRow = (i64, String, String, String, Option<String>, i64, i64, i64);
+type CountedRow = (
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    i64,
+);
 
 const GROUP_COLUMNS: &str =
     "g.id, g.name, g.description, g.kind, g.criteria, g.created_at, g.computed_at, g.revalidate_from";
@@ -160,11 +171,12 @@ impl Store {
 
     /// A group, if it exists. Read from the primary: pages show a group right after a change.
     pub async fn find_group(&self, id: GroupId) -> Result<Option<GroupRecord>> {
-        let row: Option<GroupRow> =
-            sqlx::query_as(&format!("SELECT {GROUP_COLUMNS} FROM groups g WHERE g.id = $1"))
-                .bind(id.0)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row: Option<GroupRow> = sqlx::query_as(&format!(
+            "SELECT {GROUP_COLUMNS} FROM groups g WHERE g.id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(record).transpose()
     }
 
@@ -182,7 +194,7 @@ impl Store {
     /// Every group by name, with its member count: one statement, the counts read from the
     /// `group_members` primary key.
     pub async fn list_groups(&self) -> Result<Vec<GroupSummary>> {
-        let rows: Vec<(i64, String, String, String, Option<String>, i64, i64, i64, i64)> =
+        let rows: Vec<CountedRow> =
             sqlx::query_as(&format!(
                 "SELECT {GROUP_COLUMNS}, COALESCE(c.n, 0) FROM groups g LEFT JOIN \
                  (SELECT group_id, COUNT(*) AS n FROM group_members WHERE static IN (0, 1) GROUP BY group_id) c \
@@ -191,12 +203,14 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.into_iter()
-            .map(|(id, name, desc, kind, criteria, created, computed, from, n)| {
-                Ok(GroupSummary {
-                    group: record((id, name, desc, kind, criteria, created, computed, from))?,
-                    members: n,
-                })
-            })
+            .map(
+                |(id, name, desc, kind, criteria, created, computed, from, n)| {
+                    Ok(GroupSummary {
+                        group: record((id, name, desc, kind, criteria, created, computed, from))?,
+                        members: n,
+                    })
+                },
+            )
             .collect()
     }
 
@@ -279,7 +293,9 @@ mod tests {
             .await
             .unwrap();
         assert!(matches!(
-            store.insert_group(&new("Servers", GroupKind::Dynamic), 300).await,
+            store
+                .insert_group(&new("Servers", GroupKind::Dynamic), 300)
+                .await,
             Err(StoreError::Conflict(_))
         ));
         let got = store.get_group(b).await.unwrap();

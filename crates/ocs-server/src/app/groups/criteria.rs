@@ -41,8 +41,9 @@ pub fn decode(text: &str) -> Result<Vec<CriterionInput>, AppError> {
             format!("criteria are at most {MAX_CRITERIA_TEXT} bytes"),
         ));
     }
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text)
-        .map_err(|e| AppError::bad_request("E_BAD_CRITERION", format!("unreadable criteria: {e}")))?;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(text).map_err(|e| {
+        AppError::bad_request("E_BAD_CRITERION", format!("unreadable criteria: {e}"))
+    })?;
     let mut rows: Vec<CriterionInput> = Vec::new();
     for (k, v) in pairs {
         let Some((slot, index)) = k
@@ -76,7 +77,11 @@ pub fn decode(text: &str) -> Result<Vec<CriterionInput>, AppError> {
 /// One criterion in words, translated: "Operating system EQUAL Linux*", "Memory (MB) BETWEEN
 /// 1024 AND 4096". A field that no longer exists is named as such.
 pub fn in_words(tr: &Tr, c: &CriterionInput, fields: &[AccountField]) -> String {
-    let label = match c.field.strip_prefix("fields_").and_then(|n| n.parse::<i64>().ok()) {
+    let label = match c
+        .field
+        .strip_prefix("fields_")
+        .and_then(|n| n.parse::<i64>().ok())
+    {
         Some(id) => match fields.iter().find(|f| f.id == id) {
             Some(f) => f.label.clone(),
             None => tr.fmt("groups.unknown_field", &[("field", &c.field)]),
@@ -131,9 +136,15 @@ mod tests {
             row("software", "equal", "a&b=c %", ""),
         ];
         let text = encode(&rows);
-        assert!(text.starts_with("f0=os&o0=equal&v0=Linux*&f1=memory"), "{text}");
+        assert!(
+            text.starts_with("f0=os&o0=equal&v0=Linux*&f1=memory"),
+            "{text}"
+        );
         let back = decode(&text).unwrap();
-        assert_eq!(back, vec![rows[0].clone(), rows[2].clone(), rows[3].clone()]);
+        assert_eq!(
+            back,
+            vec![rows[0].clone(), rows[2].clone(), rows[3].clone()]
+        );
         assert!(decode("f25=os&o25=equal&v25=x").is_err());
         assert!(decode(&"x".repeat(MAX_CRITERIA_TEXT + 1)).is_err());
         assert_eq!(decode("junk=1&page=2").unwrap(), vec![]);
@@ -147,7 +158,10 @@ mod tests {
             "Operating system EQUAL Linux*"
         );
         let range = in_words(&en, &row("memory", "between", "1", "2"), &[]);
-        assert!(range.contains("BETWEEN 1") && range.contains('2'), "{range}");
+        assert!(
+            range.contains("BETWEEN 1") && range.contains('2'),
+            "{range}"
+        );
         let gone = in_words(&en, &row("fields_9", "equal", "x", ""), &[]);
         assert!(gone.contains("fields_9"), "{gone}");
         let fr = Tr::new("fr");

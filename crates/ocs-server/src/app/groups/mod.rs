@@ -244,7 +244,13 @@ pub async fn create(
             StoreError::Conflict(_) => name_taken(&name),
             e => e.into(),
         })?;
-    tracing::info!(by = by.label(), group = id.0, name, kind = input.kind.as_str(), "group created");
+    tracing::info!(
+        by = by.label(),
+        group = id.0,
+        name,
+        kind = input.kind.as_str(),
+        "group created"
+    );
     if input.kind == GroupKind::Dynamic {
         recompute(state, by, id).await?;
     }
@@ -428,7 +434,13 @@ pub async fn add_members_as(
             .set_group_members(id, ids, MemberState::Added)
             .await?
     };
-    tracing::info!(by = by.label(), group = id.0, added, overwrite, "members added");
+    tracing::info!(
+        by = by.label(),
+        group = id.0,
+        added,
+        overwrite,
+        "members added"
+    );
     Ok((id, added))
 }
 
@@ -531,6 +543,26 @@ pub async fn groups_of_computer(
 ) -> Result<Vec<GroupOfComputer>, AppError> {
     state.store.get_host(host).await?;
     Ok(state.store.list_groups_of_computer(host).await?)
+}
+
+/// The IDs of a group's members, in ID order.
+pub async fn member_ids(state: &AppState, group: GroupId) -> Result<Vec<HostId>, AppError> {
+    Ok(state.store.matching_computer_ids(&[], Some(group)).await?)
+}
+
+/// The group a CLI user names: its ID, else its exact name.
+pub async fn resolve_group(state: &AppState, text: &str) -> Result<GroupRecord, AppError> {
+    let text = text.trim();
+    if let Ok(id) = text.parse::<i64>() {
+        if let Some(g) = state.store.find_group(GroupId(id)).await? {
+            return Ok(g);
+        }
+    }
+    state
+        .store
+        .find_group_by_name(text)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("group {text:?}")))
 }
 
 /// The computer a console or CLI user names: its ID, else its exact name or DEVICEID (which

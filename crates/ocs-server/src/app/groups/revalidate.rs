@@ -116,7 +116,10 @@ pub async fn compute(
     if record.kind != GroupKind::Dynamic {
         return Err(AppError::bad_request(
             "E_NOT_DYNAMIC",
-            format!("{:?} is a static group: there is nothing to compute", record.name),
+            format!(
+                "{:?} is a static group: there is nothing to compute",
+                record.name
+            ),
         ));
     }
     let fields = state.store.list_accountinfo_fields().await?;

@@ -27,11 +27,17 @@ pub fn router() -> Router<AppState> {
         .route("/groups/{id}", get(group_get))
         .route("/groups/{id}/members.csv", get(group_csv_get))
         .route("/groups/{id}/edit", post(group_edit_post))
-        .route("/groups/{id}/delete", get(group_delete_get).post(group_delete_post))
+        .route(
+            "/groups/{id}/delete",
+            get(group_delete_get).post(group_delete_post),
+        )
         .route("/groups/{id}/recompute", post(group_recompute_post))
         .route("/groups/{id}/criteria", post(group_criteria_post))
         .route("/groups/{id}/members/add", post(group_members_add_post))
-        .route("/groups/{id}/members/remove", post(group_members_remove_post))
+        .route(
+            "/groups/{id}/members/remove",
+            post(group_members_remove_post),
+        )
         .route("/groups/{id}/force", post(group_force_post))
         .route(
             "/computers/{id}/groups",
@@ -46,10 +52,9 @@ fn group_id(text: &str) -> Result<GroupId, AppError> {
 }
 
 fn host_id(text: &str) -> Result<HostId, AppError> {
-    text.trim()
-        .parse::<i64>()
-        .map(HostId)
-        .map_err(|_| AppError::bad_request("E_BAD_COMPUTER", format!("{text:?} is not a computer ID")))
+    text.trim().parse::<i64>().map(HostId).map_err(|_| {
+        AppError::bad_request("E_BAD_COMPUTER", format!("{text:?} is not a computer ID"))
+    })
 }
 
 fn value<'a>(pairs: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -201,7 +206,14 @@ async fn group_get(
         let (view, fields) = computers::list_view(&state, &viewer, &params.change).await?;
         let result = groups::members(&state, &view, &fields, id, params.page).await?;
         let base = format!("/groups/{}", id.0);
-        let mut table = list_table(&ctx.tr, &base, "", &view, &available_columns(&fields), result);
+        let mut table = list_table(
+            &ctx.tr,
+            &base,
+            "",
+            &view,
+            &available_columns(&fields),
+            result,
+        );
         table.csv_url = format!("/groups/{}/members.csv", id.0);
         if viewer.is_admin() {
             table.row_button = Some((
@@ -308,7 +320,12 @@ async fn group_edit_post(
         groups::update(&state, &Editor::console(&admin), id, &change).await
     }
     .await;
-    outcome(&signed.ctx, &format!("/groups/{id}"), result, "groups.saved")
+    outcome(
+        &signed.ctx,
+        &format!("/groups/{id}"),
+        result,
+        "groups.saved",
+    )
 }
 
 #[derive(Template)]
@@ -377,7 +394,12 @@ async fn group_recompute_post(
             .map(|_| ())
     }
     .await;
-    outcome(&signed.ctx, &format!("/groups/{id}"), result, "groups.recomputed")
+    outcome(
+        &signed.ctx,
+        &format!("/groups/{id}"),
+        result,
+        "groups.recomputed",
+    )
 }
 
 async fn group_criteria_post(
@@ -395,7 +417,12 @@ async fn group_criteria_post(
         groups::update(&state, &Editor::console(&admin), group_id(&id)?, &change).await
     }
     .await;
-    outcome(&signed.ctx, &format!("/groups/{id}"), result, "groups.criteria_saved")
+    outcome(
+        &signed.ctx,
+        &format!("/groups/{id}"),
+        result,
+        "groups.criteria_saved",
+    )
 }
 
 async fn group_members_add_post(
@@ -407,14 +434,18 @@ async fn group_members_add_post(
     let result = async {
         let admin = require_admin(&signed.viewer)?;
         let host =
-            groups::resolve_computer(&state, value(&pairs, "computer").unwrap_or_default())
-                .await?;
+            groups::resolve_computer(&state, value(&pairs, "computer").unwrap_or_default()).await?;
         groups::include_members(&state, &Editor::console(&admin), group_id(&id)?, &[host])
             .await
             .map(|_| ())
     }
     .await;
-    outcome(&signed.ctx, &format!("/groups/{id}"), result, "groups.member_added")
+    outcome(
+        &signed.ctx,
+        &format!("/groups/{id}"),
+        result,
+        "groups.member_added",
+    )
 }
 
 async fn group_members_remove_post(
@@ -431,7 +462,12 @@ async fn group_members_remove_post(
             .map(|_| ())
     }
     .await;
-    outcome(&signed.ctx, &format!("/groups/{id}"), result, "groups.member_removed")
+    outcome(
+        &signed.ctx,
+        &format!("/groups/{id}"),
+        result,
+        "groups.member_removed",
+    )
 }
 
 async fn group_force_post(
@@ -445,9 +481,15 @@ async fn group_force_post(
         let admin = require_admin(&signed.viewer)?;
         let host = host_id(&computer)?;
         let how = Force::parse(value(&pairs, "how").unwrap_or_default())?;
-        groups::force(&state, &Editor::console(&admin), group_id(&id)?, &[host], how)
-            .await
-            .map(|_| ())
+        groups::force(
+            &state,
+            &Editor::console(&admin),
+            group_id(&id)?,
+            &[host],
+            how,
+        )
+        .await
+        .map(|_| ())
     }
     .await;
     // Back to the computer page when asked from there, else to the group.
@@ -576,7 +618,12 @@ async fn computer_groups_post(
             .map(|_| ())
     }
     .await;
-    outcome(&signed.ctx, &format!("/computers/{id}"), result, "groups.member_added")
+    outcome(
+        &signed.ctx,
+        &format!("/computers/{id}"),
+        result,
+        "groups.member_added",
+    )
 }
 
 /// What the search page needs to offer saving its criteria as a group.
