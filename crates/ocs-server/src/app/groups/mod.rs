@@ -358,7 +358,7 @@ pub async fn update(
 /// Deletes a group, its member rows and its settings.
 pub async fn delete(state: &AppState, by: &Editor, id: GroupId) -> Result<(), AppError> {
     if !state.store.delete_group(id).await? {
-        return Err(AppError::NotFound(format!("group {}", id.0)));
+        return Err(AppError::NotFound(format!("group {} not found", id.0)));
     }
     tracing::info!(by = by.label(), group = id.0, "group deleted");
     Ok(())
@@ -562,7 +562,7 @@ pub async fn resolve_group(state: &AppState, text: &str) -> Result<GroupRecord, 
         .store
         .find_group_by_name(text)
         .await?
-        .ok_or_else(|| AppError::NotFound(format!("group {text:?}")))
+        .ok_or_else(|| AppError::NotFound(format!("group {text:?} not found")))
 }
 
 /// The computer a console or CLI user names: its ID, else its exact name or DEVICEID (which
@@ -581,7 +581,7 @@ pub async fn resolve_computer(state: &AppState, text: &str) -> Result<HostId, Ap
     }
     match state.store.find_computers_named(text, 2).await?.as_slice() {
         [one] => Ok(*one),
-        [] => Err(AppError::NotFound(format!("computer {text:?}"))),
+        [] => Err(AppError::NotFound(format!("computer {text:?} not found"))),
         _ => Err(AppError::bad_request(
             "E_AMBIGUOUS_COMPUTER",
             format!("several computers are named {text:?}: use its ID"),

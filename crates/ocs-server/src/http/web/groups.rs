@@ -48,7 +48,7 @@ pub fn router() -> Router<AppState> {
 fn group_id(text: &str) -> Result<GroupId, AppError> {
     text.parse::<i64>()
         .map(GroupId)
-        .map_err(|_| AppError::NotFound(format!("group {text:?}")))
+        .map_err(|_| AppError::NotFound(format!("group {text:?} not found")))
 }
 
 fn host_id(text: &str) -> Result<HostId, AppError> {
@@ -540,7 +540,8 @@ async fn computer_groups_get(
 ) -> Response {
     let SignedIn { viewer, ctx } = signed;
     let result = async {
-        let host = host_id(&id).map_err(|_| AppError::NotFound(format!("computer {id:?}")))?;
+        let host =
+            host_id(&id).map_err(|_| AppError::NotFound(format!("computer {id:?} not found")))?;
         let of = groups::groups_of_computer(&state, host).await?;
         let all = groups::list(&state).await?;
         Ok::<_, AppError>((host, of, all))
