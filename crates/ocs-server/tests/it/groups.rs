@@ -362,13 +362,20 @@ async fn console_builds_a_dynamic_group_from_a_search_and_manages_it() {
         .get(&format!("/search?f0=os&o0=equal&v0=Debian*&group={gid}"))
         .await;
     assert!(edit.body.contains("id=\"save-criteria-form\""));
+    assert!(
+        edit.body
+            .contains("name=\"criteria\" value=\"f0=os&amp;o0=equal&amp;v0=Debian*\"")
+            || edit
+                .body
+                .contains("name=\"criteria\" value=\"f0=os&#38;o0=equal&#38;v0=Debian*\"")
+    );
     assert!(edit
         .body
         .contains(&format!("name=\"group\" value=\"{gid}\"")));
     let saved = c
         .post_form(
             &format!("/groups/{gid}/criteria"),
-            &[("f0", "os"), ("o0", "equal"), ("v0", "Debian*")],
+            &[("criteria", "f0=os&o0=equal&v0=Debian*")],
         )
         .await;
     assert_eq!(saved.status, 303);

@@ -120,8 +120,12 @@ async fn groups_list_get(State(state): State<AppState>, signed: SignedIn) -> Res
     }
 }
 
-/// The criteria rows of a form (`f0`, `o0`, `v0`, `w0`, …), as the search page sends them.
+/// The criteria rows of a form: one `criteria` field in the stored encoding (what the search
+/// page's forms send, so that the page has a single `v0` input), else `f0`, `o0`, `v0`, `w0`, ….
 fn form_criteria(pairs: &[(String, String)]) -> Result<Vec<CriterionInput>, AppError> {
+    if let Some(text) = value(pairs, "criteria") {
+        return criteria::decode(text);
+    }
     let rows: Vec<(String, String)> = pairs
         .iter()
         .filter(|(k, _)| matches!(k.chars().next(), Some('f' | 'o' | 'v' | 'w')))
@@ -629,8 +633,8 @@ async fn computer_groups_post(
 
 /// What the search page needs to offer saving its criteria as a group.
 pub struct SaveSearch {
-    /// The criteria as hidden form fields.
-    pub hidden: Vec<(String, String)>,
+    /// The criteria in the stored encoding, for a hidden form field.
+    pub criteria: String,
     /// The dynamic group being edited (`group=ID` in the search URL), if any.
     pub group: Option<i64>,
     /// Whether to offer saving (the search has results to show).
@@ -642,7 +646,7 @@ pub struct SaveSearch {
 pub fn save_search(pairs: &[(String, String)], params: &ListParams, show: bool) -> SaveSearch {
     SaveSearch {
         show,
-        hidden: serde_urlencoded::from_str(&params.criteria_query()).unwrap_or_default(),
+        criteria: criteria::encode(&params.criteria),
         group: value(pairs, "group").and_then(|g| g.parse().ok()),
     }
 }
