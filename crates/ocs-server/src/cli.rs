@@ -1,4 +1,7 @@
-//! The command line: `serve`, `config show`, `options`, `token`, `agent-user`, `import`.
+//! The command line: `serve`, `config show`, `options`, `token`, `agent-user`, `import`,
+//! `groups`.
+
+mod groups_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -62,6 +65,11 @@ enum Command {
     AgentUser {
         #[command(subcommand)]
         command: AgentUserCommand,
+    },
+    /// Manage groups of computers (static and dynamic).
+    Groups {
+        #[command(subcommand)]
+        command: groups_cli::GroupsCommand,
     },
     /// Import .ocs or .xml inventory files (or directories of them) into the database.
     Import {
@@ -209,6 +217,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = open(config, &env).await?;
             agent_user_command(&state, command).await
         }
+        Command::Groups { command } => {
+            let state = open(config, &env).await?;
+            groups_cli::run(&state, command).await
+        }
         Command::Import { paths } => {
             let files = import::collect(&paths).map_err(anyhow::Error::msg)?;
             if files.is_empty() {
@@ -272,6 +284,7 @@ async fn open(config: Config, env: &[(String, String)]) -> anyhow::Result<AppSta
         agent_auth: Arc::default(),
         token_uses: Arc::default(),
         contacts: Arc::default(),
+        group_revalidation: Arc::default(),
     };
     if crate::app::auth::ensure_default_admin(&state).await? {
         tracing::warn!(

@@ -483,6 +483,18 @@ fn where_clause(criteria: &[Criterion], group: Option<GroupId>, binds: &mut Bind
     }
 }
 
+/// `FROM hardware h … [WHERE …]` selecting the computers of `criteria` within `group`, and
+/// the values it binds (`$1`, `$2`, … in order): for the statements of other areas that
+/// select what a search selects (dynamic groups), so there is one condition builder.
+pub(crate) fn matching_from(
+    criteria: &[Criterion],
+    group: Option<GroupId>,
+) -> (String, Vec<CriterionValue>) {
+    let mut binds = Binds::default();
+    let wh = where_clause(criteria, group, &mut binds);
+    (format!("FROM hardware h{} {wh}", joins(&[&wh])), binds.0)
+}
+
 impl Store {
     /// The IDs of every computer matching `criteria` within `group`, in ID order: what a
     /// selection of "the whole result" of a list stands for.

@@ -29,6 +29,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ("fr", "auth", include_str!("../../i18n/fr/auth.toml")),
     ("en", "mass", include_str!("../../i18n/en/mass.toml")),
     ("fr", "mass", include_str!("../../i18n/fr/mass.toml")),
+    ("en", "groups", include_str!("../../i18n/en/groups.toml")),
+    ("fr", "groups", include_str!("../../i18n/fr/groups.toml")),
 ];
 
 type Messages = HashMap<String, String>;

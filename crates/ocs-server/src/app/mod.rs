@@ -43,6 +43,8 @@ pub struct AppState {
     pub token_uses: Arc<api::TokenUses>,
     /// PROLOG contact records waiting for the writer.
     pub contacts: Arc<agent::contacts::Contacts>,
+    /// Lazy recomputation of dynamic groups: one task at a time per process.
+    pub group_revalidation: Arc<groups::revalidate::Revalidation>,
 }
 
 /// Where services get "now" from, so tests can fix it.

@@ -1,4 +1,6 @@
-//! `/api/v1`: the read-only JSON API, behind bearer tokens.
+//! `/api/v1`: the JSON API, behind bearer tokens (changes need a write-scoped token).
+
+mod groups_api;
 
 use std::collections::HashMap;
 
@@ -19,6 +21,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/computers", get(computers_list_get))
         .route("/api/v1/computers/{id}", get(computer_get))
+        .merge(groups_api::router())
 }
 
 /// One computer in a list.
@@ -48,7 +51,7 @@ pub struct ComputerPage {
 }
 
 #[derive(Debug, Serialize)]
-struct ErrorBody<'a> {
+pub(crate) struct ErrorBody<'a> {
     code: &'a str,
     message: String,
 }
@@ -94,13 +97,17 @@ async fn computer_get(
     respond(result)
 }
 
-fn auth_header(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn auth_header(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
 }
 
-fn number(params: &HashMap<String, String>, key: &str, default: u32) -> Result<u32, AppError> {
+pub(crate) fn number(
+    params: &HashMap<String, String>,
+    key: &str,
+    default: u32,
+) -> Result<u32, AppError> {
     match params.get(key) {
         None => Ok(default),
         Some(v) => v.parse().map_err(|_| {
@@ -112,7 +119,7 @@ fn number(params: &HashMap<String, String>, key: &str, default: u32) -> Result<u
     }
 }
 
-fn respond<T: Serialize>(result: Result<T, AppError>) -> Response {
+pub(crate) fn respond<T: Serialize>(result: Result<T, AppError>) -> Response {
     match result {
         Ok(body) => Json(body).into_response(),
         Err(error) => {
@@ -145,7 +152,7 @@ fn respond<T: Serialize>(result: Result<T, AppError>) -> Response {
     }
 }
 
-fn rfc3339(t: Option<i64>) -> Option<String> {
+pub(crate) fn rfc3339(t: Option<i64>) -> Option<String> {
     let t = time::OffsetDateTime::from_unix_timestamp(t?).ok()?;
     t.format(&time::format_description::well_known::Rfc3339)
         .ok()

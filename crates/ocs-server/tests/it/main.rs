@@ -12,6 +12,7 @@ mod console;
 mod console_admin;
 mod crash;
 mod cve;
+mod groups;
 mod hardening;
 mod mass;
 mod outage;

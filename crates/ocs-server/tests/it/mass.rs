@@ -393,10 +393,21 @@ async fn refusals_read_only_csrf_and_oversized_selections() {
     );
 }
 
+/// The static groups' names with their member counts.
+async fn static_groups(store: &Store) -> Vec<(String, i64)> {
+    store
+        .list_groups()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|g| (g.group.name, g.members))
+        .collect()
+}
+
 #[tokio::test]
-async fn group_and_deletion_actions_are_confirmed_and_wait_for_their_services() {
-    let (_server, console, _store, ids) = fleet(3).await;
-    let chosen = joined(&ids);
+async fn selections_fill_and_empty_static_groups_and_delete_computers() {
+    let (_server, console, store, ids) = fleet(5).await;
+    let chosen = joined(&ids[..3]);
     let chooser = console
         .post_form("/mass", &[("scope", "selected"), ("ids", &chosen)])
         .await;
@@ -411,7 +422,27 @@ async fn group_and_deletion_actions_are_confirmed_and_wait_for_their_services() 
             "{section}"
         );
     }
-    let actions: [&[(&str, &str)]; 3] = [
+    let apply = |fields: Vec<(&'static str, String)>| {
+        let console = &console;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let confirm = console.post_form("/mass/confirm", &fields).await;
+            assert_eq!(confirm.status, 200, "{fields:?}: {}", confirm.body);
+            assert!(!confirm.body.contains("<b>"), "escaped");
+            let will_change = text_of(&confirm, "mass-will-change").to_owned();
+            let done = console.post_form("/mass/apply", &fields).await;
+            assert_eq!(done.status, 200, "{fields:?}: {}", done.body);
+            will_change
+        }
+    };
+    let selected = |extra: &[(&'static str, &str)], which: &str| {
+        let mut v = vec![("scope", "selected".to_owned()), ("ids", which.to_owned())];
+        v.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        v
+    };
+
+    // A new static group from three rows.
+    let will = apply(selected(
         &[
             ("action", "group_add"),
             ("group", "new"),
@@ -419,23 +450,57 @@ async fn group_and_deletion_actions_are_confirmed_and_wait_for_their_services() 
             ("description", "from a search"),
             ("mode", "add"),
         ],
-        &[("action", "group_remove"), ("group", "4")],
-        &[("action", "delete")],
-    ];
-    for action in actions {
-        let mut fields = vec![("scope", "selected"), ("ids", chosen.as_str())];
-        fields.extend_from_slice(action);
-        let confirm = console.post_form("/mass/confirm", &fields).await;
-        assert_eq!(confirm.status, 200, "{action:?}: {}", confirm.body);
-        assert_eq!(
-            text_of(&confirm, "mass-will-change"),
-            "3 computers will change."
-        );
-        assert!(!confirm.body.contains("<b>"), "escaped");
-        let apply = console.post_form("/mass/apply", &fields).await;
-        assert_eq!(apply.status, 400, "{action:?}");
-        assert!(apply.body.contains("comes with the"), "{}", apply.body);
-    }
+        &chosen,
+    ))
+    .await;
+    assert_eq!(will, "3 computers will change.");
+    assert_eq!(static_groups(&store).await, [("Lab <b>".to_owned(), 3)]);
+    let group = store.list_groups().await.unwrap()[0].group.id;
+
+    // The chooser now offers it, and its name is shown when confirming.
+    let chooser = console
+        .post_form("/mass", &[("scope", "selected"), ("ids", &chosen)])
+        .await;
+    assert!(
+        chooser.body.contains("mass-group-remove"),
+        "{}",
+        chooser.body
+    );
+    let gid = group.0.to_string();
+    let others = joined(&ids[3..]);
+    apply(selected(
+        &[("action", "group_add"), ("group", &gid), ("mode", "add")],
+        &others,
+    ))
+    .await;
+    assert_eq!(static_groups(&store).await, [("Lab <b>".to_owned(), 5)]);
+    // Overwrite: only the selection remains.
+    apply(selected(
+        &[
+            ("action", "group_add"),
+            ("group", &gid),
+            ("mode", "overwrite"),
+        ],
+        &joined(&ids[..2]),
+    ))
+    .await;
+    assert_eq!(static_groups(&store).await, [("Lab <b>".to_owned(), 2)]);
+    apply(selected(
+        &[("action", "group_remove"), ("group", &gid)],
+        &joined(&ids[..1]),
+    ))
+    .await;
+    assert_eq!(static_groups(&store).await, [("Lab <b>".to_owned(), 1)]);
+
+    // Deleting the selection deletes the computers, and they leave the group with it.
+    let will = apply(selected(&[("action", "delete")], &joined(&ids[1..3]))).await;
+    assert_eq!(will, "2 computers will change.");
+    assert_eq!(
+        store.matching_computer_ids(&[], None).await.unwrap(),
+        [ids[0], ids[3], ids[4]]
+    );
+    assert_eq!(static_groups(&store).await, [("Lab <b>".to_owned(), 0)]);
+
     let export = console
         .post_form(
             "/mass/confirm",

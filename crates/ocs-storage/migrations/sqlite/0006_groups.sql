@@ -1,8 +1,8 @@
 -- Groups of computers, their settings, and the log of deleted computers.
 --
 -- A group is a row of its own (not a hardware row as in the original), so that computer lists
--- never have to leave groups out. A dynamic group keeps its search criteria as JSON (field
--- keys, operator names and values as the search form submits them), never as SQL.
+-- never have to leave groups out. A dynamic group keeps its search criteria (field
+-- keys, operator names and values in the search page's query-string encoding), never as SQL.
 
 CREATE TABLE groups (
     id INTEGER PRIMARY KEY AUTOINCREMENT,

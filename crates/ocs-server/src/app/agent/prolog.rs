@@ -37,6 +37,7 @@ pub async fn prolog(
     }
     let now = state.clock.now();
     let host = state.store.find_host(deviceid).await?;
+    crate::app::groups::revalidate::after_agent_request(state, options, host.is_some());
     let settings = match &host {
         Some(h) => state.store.device_settings(h.id).await?,
         None => Vec::new(),

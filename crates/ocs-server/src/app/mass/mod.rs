@@ -13,6 +13,7 @@ use ocs_storage::{AccountField, ComputerQuery, ComputerRow, GroupId, HostId, TAG
 
 use crate::app::auth::{Admin, Viewer};
 use crate::app::computers::{self, CriterionInput, ListView, ViewChange, CUSTOMISABLE};
+use crate::app::groups::{self, GroupTarget};
 use crate::app::{AppError, AppState};
 
 /// Most computers an explicit selection (rows or a page) may name in one form post.
@@ -96,20 +97,6 @@ pub async fn count(state: &AppState, selection: &Selection) -> Result<u64, AppEr
     })
 }
 
-/// The static group an add-to-group action fills.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GroupChoice {
-    /// An existing static group.
-    Existing(GroupId),
-    /// A static group created for the occasion.
-    New {
-        /// Its name.
-        name: String,
-        /// Its description.
-        description: String,
-    },
-}
-
 /// What a mass action does. Every arm but [`Action::ExportCsv`] changes data and needs an
 /// administrator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,7 +122,7 @@ pub enum Action {
     /// Add to a static group; `overwrite` first removes its other members.
     AddToGroup {
         /// The group.
-        group: GroupChoice,
+        group: GroupTarget,
         /// Replace the members instead of adding to them.
         overwrite: bool,
     },
@@ -237,12 +224,12 @@ impl Action {
                         if name.is_empty() {
                             return Err(AppError::bad_request("E_BAD_VALUE", "mass.group_name"));
                         }
-                        GroupChoice::New {
+                        GroupTarget::New {
                             name,
                             description: bounded(get("description"), "description")?,
                         }
                     }
-                    id => GroupChoice::Existing(group_id(id)?),
+                    id => GroupTarget::Existing(group_id(id)?),
                 };
                 let overwrite = match get("mode") {
                     "" | "add" => false,
@@ -254,7 +241,7 @@ impl Action {
                         ))
                     }
                 };
-                if overwrite && matches!(group, GroupChoice::New { .. }) {
+                if overwrite && matches!(group, GroupTarget::New { .. }) {
                     // A new group has no members to overwrite; the same as adding.
                     return Ok(Action::AddToGroup {
                         group,
@@ -292,8 +279,8 @@ impl Action {
             }
             Action::AddToGroup { group, overwrite } => {
                 match group {
-                    GroupChoice::Existing(id) => push("group", id.0.to_string()),
-                    GroupChoice::New { name, description } => {
+                    GroupTarget::Existing(id) => push("group", id.0.to_string()),
+                    GroupTarget::New { name, description } => {
                         push("group", "new".to_owned());
                         push("name", name.clone());
                         push("description", description.clone());
@@ -313,9 +300,7 @@ impl Action {
 
 /// The static groups a selection may be added to or removed from, as (ID, name).
 pub async fn static_groups(state: &AppState) -> Result<Vec<(GroupId, String)>, AppError> {
-    // WIRE: crate::app::groups::list_static_groups(state).await
-    let _ = state;
-    Ok(Vec::new())
+    groups::list_static_groups(state).await
 }
 
 /// What applying an action did.
@@ -367,24 +352,17 @@ pub async fn apply(
                 "an export changes nothing: use export_rows",
             ))
         }
-        // WIRE: crate::app::groups::add_members(state, admin, &target, &ids, *overwrite)
-        // with target = GroupTarget::Existing(id) | GroupTarget::New { name, description }
-        // from `group`; changed = the u64 it returns.
-        Action::AddToGroup { .. } => {
-            return Err(AppError::bad_request(
-                "E_NOT_YET",
-                "adding to a group comes with the groups service",
-            ))
-        }
-        // WIRE: crate::app::groups::remove_members(state, admin, *group, &ids); changed = its u64.
-        Action::RemoveFromGroup(_) => {
-            return Err(AppError::bad_request(
-                "E_NOT_YET",
-                "removing from a group comes with the groups service",
-            ))
-        }
-        // WIRE: crate::app::deletion::delete_computers(state, &Deleter::from(admin), &ids,
-        // DeletionReason::<console mass action>); changed = its u64.
+        Action::AddToGroup { group, overwrite } => Applied {
+            changed: groups::add_members(state, admin, group, &ids, *overwrite)
+                .await?
+                .1,
+            skipped: 0,
+        },
+        Action::RemoveFromGroup(group) => Applied {
+            changed: groups::remove_members(state, admin, *group, &ids).await?,
+            skipped: 0,
+        },
+        // WIRE-DELETE
         Action::Delete => {
             return Err(AppError::bad_request(
                 "E_NOT_YET",
@@ -502,13 +480,13 @@ mod tests {
             ])
             .unwrap(),
             Action::AddToGroup {
-                group: GroupChoice::Existing(GroupId(9)),
+                group: GroupTarget::Existing(GroupId(9)),
                 overwrite: true
             }
         );
         assert!(matches!(
             parse(&[("action", "group_add"), ("group", "new"), ("name", "Lab")]).unwrap(),
-            Action::AddToGroup { group: GroupChoice::New { name, .. }, overwrite: false } if name == "Lab"
+            Action::AddToGroup { group: GroupTarget::New { name, .. }, overwrite: false } if name == "Lab"
         ));
         assert!(parse(&[("action", "group_add"), ("group", "new"), ("name", "")]).is_err());
         assert!(parse(&[("action", "group_add"), ("group", "x")]).is_err());
@@ -539,14 +517,14 @@ mod tests {
             },
             Action::SetCustomisation(vec![("FREQUENCY", None), ("IPDISCOVER", Some(1))]),
             Action::AddToGroup {
-                group: GroupChoice::New {
+                group: GroupTarget::New {
                     name: "Lab".into(),
                     description: "d".into(),
                 },
                 overwrite: false,
             },
             Action::AddToGroup {
-                group: GroupChoice::Existing(GroupId(3)),
+                group: GroupTarget::Existing(GroupId(3)),
                 overwrite: true,
             },
             Action::RemoveFromGroup(GroupId(3)),

@@ -169,6 +169,8 @@ pub struct ListTable {
     pub group: Option<i64>,
     /// This page's computer IDs, comma-separated ("this page" of a mass action).
     pub page_ids: String,
+    /// A button at the end of each row: (form it submits, label); the row's ID is its value.
+    pub row_button: Option<(String, String)>,
 }
 
 /// Label of a column.
@@ -291,6 +293,7 @@ pub fn list_table(
             .map(|r| r.id.0.to_string())
             .collect::<Vec<_>>()
             .join(","),
+        row_button: None,
     }
 }
 
@@ -378,11 +381,7 @@ async fn computers_csv_get(
 }
 
 /// The whole result as CSV (cells neutralised by the one CSV writer).
-pub(crate) fn csv_bytes(
-    tr: &Tr,
-    view: &ListView,
-    rows: &[ComputerRow],
-) -> Result<Vec<u8>, AppError> {
+pub fn csv_bytes(tr: &Tr, view: &ListView, rows: &[ComputerRow]) -> Result<Vec<u8>, AppError> {
     let mut head = vec![tr.get("col.id").to_owned()];
     head.extend(view.columns.iter().map(|c| column_label(tr, c)));
     crate::app::csv_export::write(
@@ -412,7 +411,9 @@ async fn computers_view_post(
     let value = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
     // Only back to a list of ours: never an open redirect.
     let back = value("return_to")
-        .filter(|r| r.starts_with("/computers") || r.starts_with("/search"))
+        .filter(|r| {
+            r.starts_with("/computers") || r.starts_with("/search") || r.starts_with("/groups/")
+        })
         .unwrap_or_else(|| "/computers".to_owned());
     let change = ViewChange {
         columns: Some(columns),

@@ -18,8 +18,9 @@ use super::computers::{csv_bytes, ListParams};
 use super::{error_page, render, to, Ctx, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::computers::{self as computer_service, ViewChange, CUSTOMISABLE};
+use crate::app::groups::GroupTarget;
 use crate::app::i18n::Tr;
-use crate::app::mass::{self, Action, GroupChoice, Selection, KEEP};
+use crate::app::mass::{self, Action, Selection, KEEP};
 use crate::app::{AppError, AppState};
 
 /// Routes of this area.
@@ -208,9 +209,18 @@ async fn mass_post(
 }
 
 /// The action's title and its parameters as (label, value) lines.
-fn describe(tr: &Tr, action: &Action) -> (String, Vec<(String, String)>) {
+fn describe(
+    tr: &Tr,
+    action: &Action,
+    groups: &[(GroupId, String)],
+) -> (String, Vec<(String, String)>) {
     let title = tr.get(&format!("mass.action.{}", action.name())).to_owned();
-    let group_text = |id: &GroupId| format!("#{}", id.0);
+    let group_text = |id: &GroupId| {
+        groups
+            .iter()
+            .find(|(g, _)| g == id)
+            .map_or_else(|| format!("#{}", id.0), |(_, name)| name.clone())
+    };
     let lines = match action {
         Action::SetTag(tag) => vec![(tr.get("col.tag").to_owned(), tag.clone())],
         Action::SetField { label, value, .. } => vec![(label.clone(), value.clone())],
@@ -228,11 +238,10 @@ fn describe(tr: &Tr, action: &Action) -> (String, Vec<(String, String)>) {
             .collect(),
         Action::AddToGroup { group, overwrite } => {
             let mut lines = match group {
-                // WIRE: show the group's name (crate::app::groups::list_static_groups).
-                GroupChoice::Existing(id) => {
+                GroupTarget::Existing(id) => {
                     vec![(tr.get("mass.group").to_owned(), group_text(id))]
                 }
-                GroupChoice::New { name, description } => vec![
+                GroupTarget::New { name, description } => vec![
                     (tr.get("mass.new_group").to_owned(), name.clone()),
                     (tr.get("mass.description").to_owned(), description.clone()),
                 ],
@@ -283,7 +292,8 @@ async fn mass_confirm_post(
             ));
         }
         let count = mass::count(&state, &selection).await?;
-        let (title, lines) = describe(&ctx.tr, &action);
+        let groups = mass::static_groups(&state).await?;
+        let (title, lines) = describe(&ctx.tr, &action, &groups);
         let mut hidden = selection_fields(&selection);
         hidden.extend(action.fields());
         Ok::<_, AppError>(ConfirmPage {
@@ -323,7 +333,8 @@ async fn mass_apply_post(
         let fields = computer_service::account_fields(&state).await?;
         let action = Action::parse(&pairs, &fields)?;
         let applied = mass::apply(&state, &admin, &action, &selection).await?;
-        Ok::<_, AppError>((describe(&ctx.tr, &action).0, applied))
+        let groups = mass::static_groups(&state).await?;
+        Ok::<_, AppError>((describe(&ctx.tr, &action, &groups).0, applied))
     }
     .await;
     match result {

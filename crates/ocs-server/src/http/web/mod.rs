@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod computers;
+pub mod groups;
 pub mod mass;
 pub mod search;
 pub mod tags;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(computers::router())
         .merge(mass::router())
         .merge(search::router())
+        .merge(groups::router())
         .merge(tags::router())
         .merge(admin::router())
         .merge(users::router())

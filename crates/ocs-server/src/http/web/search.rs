@@ -38,6 +38,7 @@ struct SearchPage {
     operators: Vec<(&'static str, String)>,
     rows: Vec<CriterionRow>,
     table: Option<ListTable>,
+    save: super::groups::SaveSearch,
 }
 
 fn field_choices(tr: &Tr, fields: &[AccountField]) -> Vec<(String, String)> {
@@ -99,11 +100,12 @@ async fn search_get(
                 });
             }
         }
-        Ok::<_, AppError>((field_choices(&ctx.tr, &fields), rows, table))
+        let save = super::groups::save_search(&pairs, &params, table.is_some());
+        Ok::<_, AppError>((field_choices(&ctx.tr, &fields), rows, table, save))
     }
     .await;
     match result {
-        Ok((fields, rows, table)) => render(
+        Ok((fields, rows, table, save)) => render(
             &ctx,
             StatusCode::OK,
             &SearchPage {
@@ -115,6 +117,7 @@ async fn search_get(
                     .collect(),
                 rows,
                 table,
+                save,
             },
         ),
         Err(e) => error_page(&ctx, &e),
