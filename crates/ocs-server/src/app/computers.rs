@@ -551,6 +551,26 @@ pub const CUSTOMISABLE: &[(&str, i64, i64)] = &[
     ("DOWNLOAD_SWITCH", 0, 1),
 ];
 
+/// Checks one line of a customisation block against its table (a computer's, a group's):
+/// the setting must be listed there and a value within its bounds.
+pub fn check_customisation(
+    table: &[(&str, i64, i64)],
+    name: &str,
+    value: Option<i64>,
+) -> Result<(), AppError> {
+    let (_, low, high) = table
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .ok_or_else(|| AppError::bad_request("E_BAD_VALUE", format!("unknown setting {name}")))?;
+    match value {
+        Some(v) if !(*low..=*high).contains(&v) => Err(AppError::bad_request(
+            "E_BAD_VALUE",
+            format!("{name} must be between {low} and {high}, not {v}"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Saves a computer's customisation; the communication server applies it at the next PROLOG.
 pub async fn update_customisation(
     state: &AppState,
@@ -561,15 +581,10 @@ pub async fn update_customisation(
     let host = HostId(id);
     let detail = state.store.get_host(host).await?;
     for (name, value) in values {
-        let (_, low, high) = CUSTOMISABLE
-            .iter()
-            .find(|(n, _, _)| n == name)
-            .ok_or_else(|| {
-                AppError::bad_request("E_BAD_VALUE", format!("unknown setting {name}"))
-            })?;
+        check_customisation(CUSTOMISABLE, name, *value)?;
         match value {
             None => state.store.delete_device_setting(host, name).await?,
-            Some(v) if (*low..=*high).contains(v) => {
+            Some(v) => {
                 state
                     .store
                     .set_device_setting(
@@ -590,12 +605,6 @@ pub async fn update_customisation(
                         },
                     )
                     .await?;
-            }
-            Some(v) => {
-                return Err(AppError::bad_request(
-                    "E_BAD_VALUE",
-                    format!("{name} must be between {low} and {high}, not {v}"),
-                ))
             }
         }
     }

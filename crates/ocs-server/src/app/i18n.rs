@@ -27,6 +27,8 @@ const FILES: &[(&str, &str, &str)] = &[
     ("fr", "admin", include_str!("../../i18n/fr/admin.toml")),
     ("en", "auth", include_str!("../../i18n/en/auth.toml")),
     ("fr", "auth", include_str!("../../i18n/fr/auth.toml")),
+    ("en", "groups", include_str!("../../i18n/en/groups.toml")),
+    ("fr", "groups", include_str!("../../i18n/fr/groups.toml")),
 ];
 
 type Messages = HashMap<String, String>;
