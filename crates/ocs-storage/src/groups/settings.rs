@@ -10,6 +10,51 @@ use crate::hosts::HostId;
 use crate::settings::DeviceSetting;
 use crate::{Result, Store, StoreError};
 
+/// What all the groups of a computer say about one setting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSettingSummary {
+    /// Setting name.
+    pub name: String,
+    /// Smallest integer value (none when no group gives one).
+    pub min: Option<i64>,
+    /// Largest integer value.
+    pub max: Option<i64>,
+    /// Smallest text value: "a group's" text, chosen the same way every time.
+    pub text: Option<String>,
+    /// Whether a group gives the value 0 (IPDISCOVER 0 excludes).
+    pub has_zero: bool,
+}
+
+/// Summarises settings rows of groups by name, sorted by name, as
+/// [`Store::list_settings_with_groups`] does in SQL.
+pub fn summarise<'a>(
+    rows: impl IntoIterator<Item = &'a DeviceSetting>,
+) -> Vec<GroupSettingSummary> {
+    let mut by_name: std::collections::BTreeMap<&str, GroupSettingSummary> = Default::default();
+    for row in rows {
+        let entry = by_name
+            .entry(row.name.as_str())
+            .or_insert_with(|| GroupSettingSummary {
+                name: row.name.clone(),
+                min: None,
+                max: None,
+                text: None,
+                has_zero: false,
+            });
+        if let Some(v) = row.ivalue {
+            entry.min = Some(entry.min.map_or(v, |m| m.min(v)));
+            entry.max = Some(entry.max.map_or(v, |m| m.max(v)));
+            entry.has_zero |= v == 0;
+        }
+        if let Some(t) = &row.tvalue {
+            if entry.text.as_ref().is_none_or(|old| t < old) {
+                entry.text = Some(t.clone());
+            }
+        }
+    }
+    by_name.into_values().collect()
+}
+
 impl Store {
     /// A group's settings, by name.
     pub async fn list_group_settings(&self, group: GroupId) -> Result<Vec<DeviceSetting>> {
@@ -112,6 +157,63 @@ impl Store {
                 )
             })
             .collect())
+    }
+
+    /// A computer's own settings (as [`Store::device_settings`] reads them) and, for each
+    /// setting its groups have, what they say all together ([`summarise`] of
+    /// [`Store::list_member_group_settings`]), in one statement: what the PROLOG reads when
+    /// groups are enabled, in a single round trip and a handful of rows however many groups
+    /// the computer is in.
+    pub async fn list_settings_with_groups(
+        &self,
+        id: HostId,
+    ) -> Result<(Vec<DeviceSetting>, Vec<GroupSettingSummary>)> {
+        type Row = (
+            i64,
+            String,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+            i64,
+            i64,
+        );
+        // `g` 0 marks the computer's own rows (in their order), 1 the groups' summaries.
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT CAST(0 AS BIGINT) AS g, name, ivalue, ivalue AS high, tvalue, \
+                    CAST(0 AS BIGINT) AS zero, id \
+             FROM devices WHERE hardware_id = $1 \
+             UNION ALL \
+             SELECT CAST(1 AS BIGINT), s.name, MIN(s.ivalue), MAX(s.ivalue), MIN(s.tvalue), \
+                    CAST(MAX(CASE WHEN s.ivalue = 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(0 AS BIGINT) \
+             FROM group_members m JOIN group_settings s ON s.group_id = m.group_id \
+             WHERE m.hardware_id = $2 AND m.static IN (0, 1) \
+             GROUP BY s.name \
+             ORDER BY g, id, name",
+        )
+        .bind(id.0)
+        .bind(id.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut own = Vec::new();
+        let mut groups = Vec::new();
+        for (g, name, low, high, tvalue, zero, _) in rows {
+            if g == 0 {
+                own.push(DeviceSetting {
+                    name,
+                    ivalue: low,
+                    tvalue,
+                });
+            } else {
+                groups.push(GroupSettingSummary {
+                    name,
+                    min: low,
+                    max: high,
+                    text: tvalue,
+                    has_zero: zero != 0,
+                });
+            }
+        }
+        Ok((own, groups))
     }
 
     /// Writes a bare static group with members given as (computer, STATIC 0|1|2), for tests
@@ -293,6 +395,113 @@ mod tests {
             .await
             .unwrap()
             .is_empty());
+    }
+
+    #[tokio::test]
+    async fn own_and_group_settings_read_together_as_they_read_apart() {
+        let (store, _dir) = store().await;
+        let (a, b) = two_hosts(&store).await;
+        store
+            .set_device_setting(a, &setting("IPDISCOVER", Some(1), Some("10.0.0.0")))
+            .await
+            .unwrap();
+        store
+            .set_device_setting(a, &setting("FREQUENCY", Some(9), None))
+            .await
+            .unwrap();
+        store
+            .set_device_setting(b, &setting("FREQUENCY", Some(1), None))
+            .await
+            .unwrap();
+        for (name, members) in [
+            ("g1", vec![(a, 1), (b, 1)]),
+            ("g2", vec![(a, 0)]),
+            ("g3", vec![(a, 2)]),
+        ] {
+            let g = store
+                .insert_synthetic_group(name, &members, 0)
+                .await
+                .unwrap();
+            store
+                .update_group_settings(
+                    g,
+                    &[
+                        setting("PROLOG_FREQ", Some(g.0), None),
+                        setting(
+                            "SCAN_TYPE_IPDISCOVER",
+                            None,
+                            Some(["NMAP", "ARPSCAN", "ICMP"][g.0 as usize % 3]),
+                        ),
+                    ],
+                    &[],
+                )
+                .await
+                .unwrap();
+        }
+        let (own, groups) = store.list_settings_with_groups(a).await.unwrap();
+        assert_eq!(own, store.device_settings(a).await.unwrap());
+        let rows = store.list_member_group_settings(a).await.unwrap();
+        assert_eq!(groups, summarise(rows.iter().map(|(_, s)| s)));
+        assert_eq!(
+            groups,
+            vec![
+                GroupSettingSummary {
+                    name: "PROLOG_FREQ".into(),
+                    min: Some(1),
+                    max: Some(2),
+                    text: None,
+                    has_zero: false,
+                },
+                GroupSettingSummary {
+                    name: "SCAN_TYPE_IPDISCOVER".into(),
+                    min: None,
+                    max: None,
+                    text: Some("ARPSCAN".into()),
+                    has_zero: false,
+                },
+            ],
+            "g3 (forced out) does not count"
+        );
+        let (own, groups) = store.list_settings_with_groups(b).await.unwrap();
+        assert_eq!(own, vec![setting("FREQUENCY", Some(1), None)]);
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].min, Some(1));
+        let (own, groups) = store
+            .list_settings_with_groups(HostId(999_999))
+            .await
+            .unwrap();
+        assert!(own.is_empty() && groups.is_empty());
+    }
+
+    #[test]
+    fn summaries_keep_the_bounds_a_zero_and_the_smallest_text() {
+        let rows = [
+            setting("IPDISCOVER", Some(1), None),
+            setting("IPDISCOVER", Some(0), None),
+            setting("FREQUENCY", Some(7), None),
+            setting("FREQUENCY", Some(-1), None),
+            setting("FREQUENCY", None, Some("x")),
+        ];
+        let out = summarise(&rows);
+        assert_eq!(
+            out,
+            vec![
+                GroupSettingSummary {
+                    name: "FREQUENCY".into(),
+                    min: Some(-1),
+                    max: Some(7),
+                    text: Some("x".into()),
+                    has_zero: false,
+                },
+                GroupSettingSummary {
+                    name: "IPDISCOVER".into(),
+                    min: Some(0),
+                    max: Some(1),
+                    text: None,
+                    has_zero: true,
+                },
+            ]
+        );
     }
 
     #[tokio::test]

@@ -8,7 +8,7 @@
 
 use std::sync::LazyLock;
 
-use ocs_storage::{DeviceSetting, GroupId, HostId};
+use ocs_storage::{DeviceSetting, GroupId, GroupSettingSummary, HostId};
 
 use crate::app::auth::Admin;
 use crate::app::computers::{check_customisation, Customisation, CUSTOMISABLE};
@@ -27,12 +27,13 @@ enum Rule {
     /// A switch: on, lowered by any group that turns it off; the computer's value then
     /// replaces the result if it is still on (a computer cannot escape a group's "off").
     Switch,
-    /// The computer's row, else the first group's (text values such as a scan type).
-    OwnElseFirst,
+    /// The computer's row, else a group's (the smallest value: the same one every time).
+    OwnElseAny,
 }
 
 /// Every setting groups give their members, with its rule. IPDISCOVER is apart: a group
-/// only ever excludes (see [`combine`]).
+/// only ever excludes (see [`combine`]); the automatic election (IP discovery issue) must
+/// skip excluded computers too.
 const RULES: &[(&str, Rule)] = &[
     ("FREQUENCY", Rule::MinOfAll),
     ("PROLOG_FREQ", Rule::OwnElseMin),
@@ -46,16 +47,16 @@ const RULES: &[(&str, Rule)] = &[
     ("DOWNLOAD_PERIOD_LENGTH", Rule::OwnElseMin),
     ("DOWNLOAD_TIMEOUT", Rule::OwnElseMin),
     ("DOWNLOAD_EXECUTION_TIMEOUT", Rule::OwnElseMin),
-    ("SCAN_TYPE_IPDISCOVER", Rule::OwnElseFirst),
-    ("SCAN_TYPE_SNMP", Rule::OwnElseFirst),
-    ("SCAN_ARP_BANDWIDTH", Rule::OwnElseFirst),
+    ("SCAN_TYPE_IPDISCOVER", Rule::OwnElseAny),
+    ("SCAN_TYPE_SNMP", Rule::OwnElseAny),
+    ("SCAN_ARP_BANDWIDTH", Rule::OwnElseAny),
 ];
 
 const IPDISCOVER: &str = "IPDISCOVER";
 
 /// A computer's settings as the communication server applies them: its own rows with its
 /// groups' folded in by [`combine`], or its own rows alone when `ENABLE_GROUPS` is off (then
-/// the groups are not even read).
+/// the groups are not even read). Either way one statement.
 pub async fn effective_settings(
     state: &AppState,
     options: &Options,
@@ -64,87 +65,79 @@ pub async fn effective_settings(
     if !options.on("ENABLE_GROUPS") {
         return Ok(state.store.device_settings(host).await?);
     }
-    let (own, groups) = tokio::try_join!(
-        state.store.device_settings(host),
-        state.store.list_member_group_settings(host)
-    )?;
+    let (own, groups) = state.store.list_settings_with_groups(host).await?;
     Ok(combine(options, own, &groups))
 }
 
-/// Folds the settings of a computer's groups into its own (reference §10.3), so that each
-/// setting a group has a say in appears once, with the combined value:
-/// FREQUENCY the smallest of all; PROLOG_FREQ, INVENTORY_ON_STARTUP, PERIOD_LENGTH, TIMEOUT
-/// and EXECUTION_TIMEOUT the computer's, else the smallest of its groups'; the latencies the
-/// computer's, else the largest of its groups'; DOWNLOAD_SWITCH and SNMP_SWITCH on unless a
-/// group turns them off, then the computer's value if still on; the scan types the
-/// computer's, else a group's. With `IPDISCOVER_USE_GROUPS`, a group whose IPDISCOVER is 0
-/// excludes its members: their election is dropped. Rows of a computer whose groups say
-/// nothing of them are kept as they are; with `ENABLE_GROUPS` off nothing changes.
+/// Folds what a computer's groups say ([`GroupSettingSummary`], one per setting name) into
+/// its own settings (reference §10.3), so that each setting a group has a say in appears
+/// once, with the combined value: FREQUENCY the smallest of all; PROLOG_FREQ,
+/// INVENTORY_ON_STARTUP, PERIOD_LENGTH, TIMEOUT and EXECUTION_TIMEOUT the computer's, else
+/// the smallest of its groups'; the latencies the computer's, else the largest of its
+/// groups'; DOWNLOAD_SWITCH and SNMP_SWITCH on unless a group turns them off, then the
+/// computer's value if still on; the scan types the computer's, else a group's. With
+/// `IPDISCOVER_USE_GROUPS`, a group whose IPDISCOVER is 0 excludes its members: their
+/// election is dropped. Rows of a computer whose groups say nothing of them are kept as they
+/// are; with `ENABLE_GROUPS` off nothing changes.
 pub fn combine(
     options: &Options,
     own: Vec<DeviceSetting>,
-    groups: &[(GroupId, DeviceSetting)],
+    groups: &[GroupSettingSummary],
 ) -> Vec<DeviceSetting> {
     if groups.is_empty() || !options.on("ENABLE_GROUPS") {
         return own;
     }
     let mut out = own;
-    for (name, rule) in RULES {
-        let rows: Vec<&DeviceSetting> = groups
-            .iter()
-            .map(|(_, s)| s)
-            .filter(|s| s.name == *name)
-            .collect();
-        if rows.is_empty() {
+    for summary in groups {
+        let name = summary.name.as_str();
+        if name == IPDISCOVER {
+            if summary.has_zero && options.on("IPDISCOVER_USE_GROUPS") {
+                out.retain(|s| s.name != IPDISCOVER);
+                out.push(DeviceSetting {
+                    name: IPDISCOVER.to_owned(),
+                    ivalue: Some(0),
+                    tvalue: None,
+                });
+            }
             continue;
         }
-        let values = rows.iter().filter_map(|s| s.ivalue);
-        let own_value = out.iter().find(|s| s.name == *name).and_then(|s| s.ivalue);
+        let Some((_, rule)) = RULES.iter().find(|(n, _)| *n == name) else {
+            continue;
+        };
+        let own_value = out.iter().find(|s| s.name == name).and_then(|s| s.ivalue);
         let combined = match rule {
-            Rule::MinOfAll => values.chain(own_value).min(),
-            Rule::OwnElseMin if own_value.is_none() => values.min(),
-            Rule::OwnElseMax if own_value.is_none() => values.max(),
+            Rule::MinOfAll => summary.min.into_iter().chain(own_value).min(),
+            Rule::OwnElseMin if own_value.is_none() => summary.min,
+            Rule::OwnElseMax if own_value.is_none() => summary.max,
             Rule::OwnElseMin | Rule::OwnElseMax => None,
-            Rule::Switch => values.min().map(|lowest| match lowest.min(1) {
+            Rule::Switch => summary.min.map(|lowest| match lowest.min(1) {
                 0 => 0,
                 on => own_value.unwrap_or(on),
             }),
-            Rule::OwnElseFirst => {
+            Rule::OwnElseAny => {
                 let own_row = out
                     .iter()
-                    .any(|s| s.name == *name && (s.ivalue.is_some() || s.tvalue.is_some()));
-                if !own_row {
-                    out.push(rows[0].clone());
+                    .any(|s| s.name == name && (s.ivalue.is_some() || s.tvalue.is_some()));
+                if !own_row && (summary.min.is_some() || summary.text.is_some()) {
+                    out.push(DeviceSetting {
+                        name: name.to_owned(),
+                        ivalue: summary.min,
+                        tvalue: summary.text.clone(),
+                    });
                 }
                 None
             }
         };
         if let Some(value) = combined {
-            out.retain(|s| s.name != *name);
+            out.retain(|s| s.name != name);
             out.push(DeviceSetting {
-                name: (*name).to_owned(),
+                name: name.to_owned(),
                 ivalue: Some(value),
                 tvalue: None,
             });
         }
     }
-    if options.on("IPDISCOVER_USE_GROUPS") && excluded_from_ipdiscover(groups) {
-        out.retain(|s| s.name != IPDISCOVER);
-        out.push(DeviceSetting {
-            name: IPDISCOVER.to_owned(),
-            ivalue: Some(0),
-            tvalue: None,
-        });
-    }
     out
-}
-
-/// Whether one of the groups excludes its members from IP discovery (IPDISCOVER 0); the
-/// automatic election (IP discovery issue) must skip such computers too.
-pub fn excluded_from_ipdiscover(groups: &[(GroupId, DeviceSetting)]) -> bool {
-    groups
-        .iter()
-        .any(|(_, s)| s.name == IPDISCOVER && s.ivalue == Some(0))
 }
 
 /// Settings a group page's customisation block edits besides the computer's
@@ -235,7 +228,7 @@ pub async fn update_group_customisation(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocs_storage::OptionRow;
+    use ocs_storage::{summarise, OptionRow};
 
     fn row(name: &str, ivalue: i64) -> DeviceSetting {
         DeviceSetting {
@@ -253,8 +246,9 @@ mod tests {
         }
     }
 
-    fn groups(rows: &[(i64, DeviceSetting)]) -> Vec<(GroupId, DeviceSetting)> {
-        rows.iter().map(|(g, s)| (GroupId(*g), s.clone())).collect()
+    /// What groups with these rows say, as the PROLOG's read summarises them.
+    fn groups(rows: &[(i64, DeviceSetting)]) -> Vec<GroupSettingSummary> {
+        summarise(rows.iter().map(|(_, s)| s))
     }
 
     fn options(pairs: &[(&str, i64)]) -> Options {
@@ -375,13 +369,17 @@ mod tests {
     }
 
     #[test]
-    fn scan_types_are_the_computers_else_the_first_groups() {
+    fn scan_types_are_the_computers_else_a_groups() {
         let g = [
             (1, text_row("SCAN_TYPE_IPDISCOVER", "NMAP")),
             (2, text_row("SCAN_TYPE_IPDISCOVER", "ARPSCAN")),
         ];
         let from_groups = combined(&[], &g);
-        assert_eq!(from_groups, vec![text_row("SCAN_TYPE_IPDISCOVER", "NMAP")]);
+        assert_eq!(
+            from_groups,
+            vec![text_row("SCAN_TYPE_IPDISCOVER", "ARPSCAN")],
+            "the same group's text every time: the smallest"
+        );
         let own = [text_row("SCAN_TYPE_IPDISCOVER", "ICMP")];
         assert_eq!(combined(&own, &g), own.to_vec());
     }
