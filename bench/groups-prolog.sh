@@ -10,11 +10,12 @@
 # that the decision stays STOP, PROLOG_FREQ, DOWNLOAD_SWITCH, a latency, a timeout,
 # SNMP_SWITCH) and makes each device a member of MEMBERSHIPS of them (computed and forced
 # memberships). It then measures ROUNDS rounds of PROLOGs of every device with ENABLE_GROUPS=0
-# and with ENABLE_GROUPS=1, alternating, REPEAT times, and prints the medians of the server's
-# CPU per PROLOG, PROLOGs per second and PROLOG p50, and the ratios (groups on / off).
+# and with ENABLE_GROUPS=1, alternating (and which goes first), REPEAT times, and prints the medians of the server's
+# CPU per PROLOG, PROLOGs per second and PROLOG p50, the ratios (groups on / off), and the
+# median of the ratios of adjacent runs.
 #
 # Environment (defaults in brackets): DEVICES [3000], CONCURRENCY [16], GROUP_COUNT [200],
-# MEMBERSHIPS [5], ROUNDS [2], REPEAT [5], SEED [1], KEEP [0: 1 keeps the work directory].
+# MEMBERSHIPS [5], ROUNDS [2], REPEAT [6], SEED [1], KEEP [0: 1 keeps the work directory].
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,7 +30,7 @@ CONCURRENCY=${CONCURRENCY:-16}
 GROUP_COUNT=${GROUP_COUNT:-200}
 MEMBERSHIPS=${MEMBERSHIPS:-5}
 ROUNDS=${ROUNDS:-2}
-REPEAT=${REPEAT:-5}
+REPEAT=${REPEAT:-6}
 SEED=${SEED:-1}
 
 log() { printf '\n== %s\n' "$*" >&2; }
@@ -85,7 +86,9 @@ SELECT 'groups ' || (SELECT COUNT(*) FROM groups) || ', settings ' || (SELECT CO
 SQL
 
 for r in $(seq "$REPEAT"); do
-    for mode in 0 1; do
+    # Alternate which mode goes first, so that a drift of the machine's load favours neither.
+    if [ $((r % 2)) = 1 ]; then modes="0 1"; else modes="1 0"; fi
+    for mode in $modes; do
         log "repeat $r/$REPEAT, ENABLE_GROUPS=$mode: $ROUNDS rounds of $DEVICES PROLOGs"
         option ENABLE_GROUPS "$mode"
         "$LOADGEN" "${fleet[@]}" --reinventory-only --rounds "$ROUNDS" --changed-share 0 \
@@ -114,6 +117,11 @@ print(f"{'':<22}{'groups off':>12}{'groups on':>12}{'on/off':>8}")
 for i, name in enumerate(["server CPU us/PROLOG", "PROLOGs/s", "PROLOG p50 ms"]):
     a, b = med(off, i), med(on, i)
     print(f"{name:<22}{a:>12.1f}{b:>12.1f}{b / a:>8.2f}")
+# Adjacent runs share the machine's load of the moment: the median of their ratios resists
+# the load of other processes better than the ratio of the medians.
+pairs = [b[0] / a[0] for a, b in zip(off, on)]
+print(f"server CPU per PROLOG, median of the {len(pairs)} paired ratios (on/off): "
+      f"{statistics.median(pairs):.2f} ({', '.join(f'{p:.2f}' for p in pairs)})")
 print("runs (cpu us/PROLOG, PROLOGs/s, p50 ms):")
 for mode, rows in (("off", off), ("on", on)):
     print(f"  {mode}: " + "; ".join(f"{c:.1f}, {t:.0f}, {p:.2f}" for c, t, p in rows))

@@ -168,27 +168,20 @@ impl Store {
         &self,
         id: HostId,
     ) -> Result<(Vec<DeviceSetting>, Vec<GroupSettingSummary>)> {
-        type Row = (
-            i64,
-            String,
-            Option<i64>,
-            Option<i64>,
-            Option<String>,
-            i64,
-            i64,
-        );
-        // `g` 0 marks the computer's own rows (in their order), 1 the groups' summaries.
+        type Row = (String, Option<i64>, Option<i64>, Option<String>, i64);
+        // Five columns, as few values as possible (each one read costs): the computer's own
+        // rows carry their ID (from 1, in that order); the groups' summaries, one per name,
+        // carry 0 there, or -1 when a group gives the value 0, and sort first.
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT CAST(0 AS BIGINT) AS g, name, ivalue, ivalue AS high, tvalue, \
-                    CAST(0 AS BIGINT) AS zero, id \
+            "SELECT name, ivalue, CAST(NULL AS BIGINT) AS high, tvalue, id \
              FROM devices WHERE hardware_id = $1 \
              UNION ALL \
-             SELECT CAST(1 AS BIGINT), s.name, MIN(s.ivalue), MAX(s.ivalue), MIN(s.tvalue), \
-                    CAST(MAX(CASE WHEN s.ivalue = 0 THEN 1 ELSE 0 END) AS BIGINT), CAST(0 AS BIGINT) \
+             SELECT s.name, MIN(s.ivalue), MAX(s.ivalue), MIN(s.tvalue), \
+                    CAST(-MAX(CASE WHEN s.ivalue = 0 THEN 1 ELSE 0 END) AS BIGINT) \
              FROM group_members m JOIN group_settings s ON s.group_id = m.group_id \
              WHERE m.hardware_id = $2 AND m.static IN (0, 1) \
              GROUP BY s.name \
-             ORDER BY g, id, name",
+             ORDER BY id, name",
         )
         .bind(id.0)
         .bind(id.0)
@@ -196,8 +189,8 @@ impl Store {
         .await?;
         let mut own = Vec::new();
         let mut groups = Vec::new();
-        for (g, name, low, high, tvalue, zero, _) in rows {
-            if g == 0 {
+        for (name, low, high, tvalue, id) in rows {
+            if id > 0 {
                 own.push(DeviceSetting {
                     name,
                     ivalue: low,
@@ -209,7 +202,7 @@ impl Store {
                     min: low,
                     max: high,
                     text: tvalue,
-                    has_zero: zero != 0,
+                    has_zero: id < 0,
                 });
             }
         }
