@@ -1,10 +1,12 @@
 //! Group settings: what the console edits on a group page, and how the communication server
 //! combines them with a computer's own settings (reference §10.3).
 //!
-//! The combination is one pure function, [`combine`]: it folds the rows of a computer's groups
-//! into the computer's own rows, so that the PROLOG reads one list of settings whatever their
-//! origin and its readers (FREQUENCY decision, DOWNLOAD block, IPDISCOVER order) stay unaware
-//! of groups. It never touches packages (group `DOWNLOAD` rows belong to deployment).
+//! The combination is one pure function, [`combine`]: it folds what a computer's groups say
+//! (summarised per setting name by the storage read, so that the PROLOG reads a handful of
+//! rows however many groups there are) into the computer's own rows, so that the PROLOG reads
+//! one list of settings whatever their origin and its readers (FREQUENCY decision, DOWNLOAD
+//! block, IPDISCOVER order) stay unaware of groups. It never touches packages (group
+//! `DOWNLOAD` rows belong to deployment).
 
 use std::sync::LazyLock;
 
