@@ -44,6 +44,7 @@ pub use computers::{
     SEARCH_FIELDS,
 };
 pub use duplicates::{DuplicateCriteria, MergeSource};
+pub use groups::settings::{summarise, GroupSettingSummary};
 pub use groups::GroupId;
 pub use hosts::{HardwareUpdate, HostDetail, HostFilter, HostId, HostState, HostSummary, Page};
 pub use integrity::IntegrityReport;

@@ -569,7 +569,17 @@ pub const CUSTOMISABLE: &[(&str, i64, i64)] = &[
 /// Checks a customisation value: a setting of [`CUSTOMISABLE`], in its range (`None`, the
 /// server's option, always applies).
 pub fn check_setting(name: &str, value: Option<i64>) -> Result<(), AppError> {
-    let (_, low, high) = CUSTOMISABLE
+    check_customisation(CUSTOMISABLE, name, value)
+}
+
+/// Checks one line of a customisation block against its table (a computer's, a group's):
+/// the setting must be listed there and a value within its bounds.
+pub fn check_customisation(
+    table: &[(&str, i64, i64)],
+    name: &str,
+    value: Option<i64>,
+) -> Result<(), AppError> {
+    let (_, low, high) = table
         .iter()
         .find(|(n, _, _)| *n == name)
         .ok_or_else(|| AppError::bad_request("E_BAD_VALUE", format!("unknown setting {name}")))?;
@@ -602,7 +612,7 @@ pub async fn update_customisation(
     let host = HostId(id);
     let detail = state.store.get_host(host).await?;
     for (name, value) in values {
-        check_setting(name, *value)?;
+        check_customisation(CUSTOMISABLE, name, *value)?;
         match value {
             None => state.store.delete_device_setting(host, name).await?,
             Some(v) => {

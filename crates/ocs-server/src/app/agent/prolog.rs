@@ -8,6 +8,7 @@ use ocs_storage::{DeviceSetting, HostState};
 use crate::app::agent::contacts::{self, Contact};
 use crate::app::agent::useragents;
 use crate::app::agent::AgentMeta;
+use crate::app::groups;
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};
 
@@ -37,9 +38,9 @@ pub async fn prolog(
     }
     let now = state.clock.now();
     let host = state.store.find_host(deviceid).await?;
-    crate::app::groups::revalidate::after_agent_request(state, options, host.is_some());
+    groups::revalidate::after_agent_request(state, options, host.is_some());
     let settings = match &host {
-        Some(h) => state.store.device_settings(h.id).await?,
+        Some(h) => groups::settings::effective_settings(state, options, h.id).await?,
         None => Vec::new(),
     };
     let mut decision = decide(options.int("FREQUENCY"), host.as_ref(), &settings, now);

@@ -9,13 +9,13 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use ocs_proto::catalogue::FieldKind;
 use ocs_proto::Value;
-use ocs_storage::{Cell, ComputerRow, SectionData, ValueKind, TAG};
+use ocs_storage::{Cell, ComputerRow, DeviceSetting, SectionData, ValueKind, TAG};
 
 use super::{done, error_page, failed, outcome, render, PageCtx, SignedIn};
 use crate::app::auth::{require_admin, Viewer};
 use crate::app::computers::{
-    self, available_columns, parse_criteria, ColumnChoice, CriterionInput, ListPage, ListView,
-    ViewChange, CUSTOMISABLE, PAGE_SIZES,
+    self, available_columns, parse_criteria, ColumnChoice, CriterionInput, Customisation, ListPage,
+    ListView, ViewChange, CUSTOMISABLE, PAGE_SIZES,
 };
 use crate::app::i18n::Tr;
 use crate::app::{AppError, AppState};
@@ -504,6 +504,101 @@ pub struct SettingView {
     pub choices: Vec<(String, String, bool)>,
 }
 
+/// The lines of a customisation block (a computer's, a group's): for each setting of `table`,
+/// its label and choices, the current value of `current` selected. Labels are looked up under
+/// each of `prefixes` in turn (`<prefix>.<NAME>`, `<prefix>.<NAME>.<value>`, else
+/// `<prefix>.<NAME>.unit` with `{n}`), then as a number of days.
+pub fn setting_views(
+    tr: &Tr,
+    table: &[(&'static str, i64, i64)],
+    current: &[DeviceSetting],
+    prefixes: &[&str],
+) -> Vec<SettingView> {
+    let lookup = |suffix: &str| {
+        prefixes
+            .iter()
+            .map(|p| format!("{p}.{suffix}"))
+            .find(|key| tr.has(key))
+    };
+    table
+        .iter()
+        .map(|(name, low, high)| {
+            let current = current
+                .iter()
+                .find(|s| s.name == *name)
+                .and_then(|s| s.ivalue);
+            let mut choices = vec![(
+                String::new(),
+                tr.get("custom.default").to_owned(),
+                current.is_none(),
+            )];
+            let mut values = choice_values(name, *low, *high);
+            if let Some(c) = current.filter(|c| !values.contains(c)) {
+                values.push(c);
+                values.sort_unstable();
+            }
+            for v in values {
+                let label = match (
+                    lookup(&format!("{name}.{v}")),
+                    lookup(&format!("{name}.unit")),
+                ) {
+                    (Some(key), _) => tr.get(&key).to_owned(),
+                    (None, Some(unit)) => tr.n(&unit, v),
+                    (None, None) => tr.n("custom.days", v),
+                };
+                choices.push((v.to_string(), label, current == Some(v)));
+            }
+            SettingView {
+                name,
+                label: lookup(name)
+                    .map_or_else(|| (*name).to_owned(), |key| tr.get(&key).to_owned()),
+                value: current.map(|v| v.to_string()).unwrap_or_default(),
+                choices,
+            }
+        })
+        .collect()
+}
+
+/// The values a customisation line offers: a few usual ones for wide ranges, else every
+/// value of the range.
+fn choice_values(name: &str, low: i64, high: i64) -> Vec<i64> {
+    let usual: &[i64] = match name {
+        "FREQUENCY" => &[-1, 0, 1, 2, 7, 14, 30, 90, 365],
+        "PROLOG_FREQ" => &[1, 2, 4, 6, 12, 24, 48, 72, 168],
+        "DOWNLOAD_FRAG_LATENCY" | "DOWNLOAD_PERIOD_LATENCY" => &[0, 1, 2, 5, 10, 30, 60],
+        "DOWNLOAD_CYCLE_LATENCY" => &[0, 10, 30, 60, 120, 300, 600],
+        "DOWNLOAD_PERIOD_LENGTH" => &[1, 2, 5, 10, 20, 50, 100],
+        "DOWNLOAD_TIMEOUT" => &[1, 7, 14, 30, 60, 90, 365],
+        "DOWNLOAD_EXECUTION_TIMEOUT" => &[10, 30, 60, 120, 240, 480, 1440],
+        _ => return (low..=high).collect(),
+    };
+    usual
+        .iter()
+        .copied()
+        .filter(|v| (low..=high).contains(v))
+        .collect()
+}
+
+/// Reads a submitted customisation block: for each setting of `table`, its value, `None` when
+/// left on the server default.
+pub fn customisation_form(
+    table: &[(&'static str, i64, i64)],
+    pairs: &[(String, String)],
+) -> Result<Customisation, AppError> {
+    let mut values = Vec::new();
+    for (name, _, _) in table {
+        let submitted = pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str());
+        values.push((
+            *name,
+            computers::parse_setting(name, submitted.unwrap_or(""))?,
+        ));
+    }
+    Ok(values)
+}
+
 #[derive(Template)]
 #[template(path = "computers/detail.html")]
 struct DetailPage {
@@ -607,44 +702,7 @@ async fn computer_get(
             }
         })
         .collect();
-    let settings = CUSTOMISABLE
-        .iter()
-        .map(|(name, low, high)| {
-            let current = data
-                .settings
-                .iter()
-                .find(|s| s.name == *name)
-                .and_then(|s| s.ivalue);
-            let mut choices = vec![(
-                String::new(),
-                tr.get("custom.default").to_owned(),
-                current.is_none(),
-            )];
-            let values: Vec<i64> = if *name == "FREQUENCY" {
-                vec![-1, 0, 1, 2, 7, 14, 30, 90, 365]
-            } else {
-                (*low..=*high).collect()
-            };
-            let mut values = values;
-            if let Some(c) = current.filter(|c| !values.contains(c)) {
-                values.push(c);
-                values.sort_unstable();
-            }
-            for v in values {
-                let label = match tr.get(&format!("custom.{name}.{v}")) {
-                    l if l.starts_with("custom.") => tr.n("custom.days", v),
-                    l => l.to_owned(),
-                };
-                choices.push((v.to_string(), label, current == Some(v)));
-            }
-            SettingView {
-                name,
-                label: tr.get(&format!("custom.{name}")).to_owned(),
-                value: current.map(|v| v.to_string()).unwrap_or_default(),
-                choices,
-            }
-        })
-        .collect();
+    let settings = setting_views(tr, CUSTOMISABLE, &data.settings, &["custom"]);
     let mut page = PageCtx::new(&ctx, &viewer, "computers");
     page.print = print;
     render(
@@ -691,14 +749,7 @@ async fn computer_customisation_post(
 ) -> Response {
     let result = async {
         let admin = require_admin(&signed.viewer)?;
-        let mut values = Vec::new();
-        for (name, _, _) in CUSTOMISABLE {
-            let submitted = pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim());
-            values.push((
-                *name,
-                computers::parse_setting(name, submitted.unwrap_or(""))?,
-            ));
-        }
+        let values = customisation_form(CUSTOMISABLE, &pairs)?;
         computers::update_customisation(&state, &admin, id, &values).await
     }
     .await;

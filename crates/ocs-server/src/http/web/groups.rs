@@ -12,7 +12,8 @@ use axum::{Form, Router};
 use ocs_storage::groups::{GroupKind, GroupOfComputer, MemberState};
 use ocs_storage::{GroupId, HostId};
 
-use super::computers::{csv_bytes, date_text, list_table, ListParams, ListTable};
+use super::computers::{csv_bytes, date_text, list_table, ListParams, ListTable, SettingView};
+use super::group_settings;
 use super::{error_page, outcome, render, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::computers::{self, available_columns, CriterionInput};
@@ -194,6 +195,9 @@ struct GroupPage {
     problem: Option<String>,
     enabled: bool,
     table: ListTable,
+    /// For the customisation block (`groups/_customisation.html`).
+    group_id: i64,
+    settings: Vec<SettingView>,
 }
 
 async fn group_get(
@@ -233,10 +237,14 @@ async fn group_get(
                     .to_owned(),
             ));
         }
-        Ok::<_, AppError>((group, table))
+        let settings = group_settings::setting_views(
+            &ctx.tr,
+            &groups::settings::group_customisation(&state, id).await?,
+        );
+        Ok::<_, AppError>((group, table, settings))
     }
     .await;
-    let (group, table) = match result {
+    let (group, table, settings) = match result {
         Ok(r) => r,
         Err(e) => return error_page(&ctx, &e),
     };
@@ -274,6 +282,8 @@ async fn group_get(
             problem: group.problem.clone(),
             enabled: group.enabled,
             table,
+            group_id: r.id.0,
+            settings,
         },
     )
 }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod computers;
+pub mod group_settings;
 pub mod groups;
 pub mod mass;
 pub mod search;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(computers::router())
         .merge(mass::router())
+        .merge(group_settings::router())
         .merge(search::router())
         .merge(groups::router())
         .merge(tags::router())
