@@ -307,9 +307,11 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
         idle: Duration::from_secs(limits.idle_timeout_secs),
     };
     let flusher = crate::app::agent::contacts::spawn_flusher(state.clone());
+    let cleaner = crate::app::deletion::spawn_cleaner(state.clone());
     let app = crate::http::router(state.clone());
     crate::http::server::serve(listener, app, timeouts, shutdown_signal()).await?;
     flusher.abort();
+    cleaner.abort();
     crate::app::agent::contacts::flush(&state).await;
     store.close().await;
     tracing::info!("stopped");
