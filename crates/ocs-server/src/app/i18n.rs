@@ -27,6 +27,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ("fr", "admin", include_str!("../../i18n/fr/admin.toml")),
     ("en", "auth", include_str!("../../i18n/en/auth.toml")),
     ("fr", "auth", include_str!("../../i18n/fr/auth.toml")),
+    (
+        "en",
+        "deletion",
+        include_str!("../../i18n/en/deletion.toml"),
+    ),
+    (
+        "fr",
+        "deletion",
+        include_str!("../../i18n/fr/deletion.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

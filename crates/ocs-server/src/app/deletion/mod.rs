@@ -12,7 +12,7 @@
 
 pub mod inactive;
 
-use ocs_storage::{DeletedRecord, Deletion, HostId, Page};
+use ocs_storage::{DeletedRecord, Deletion, HostId, HostSummary, Page};
 
 use crate::app::api::ApiWriter;
 use crate::app::auth::Admin;
@@ -167,6 +167,11 @@ pub async fn delete_computer(state: &AppState, by: &Deleter, id: i64) -> Result<
         0 => Err(AppError::NotFound(format!("computer {id}"))),
         _ => Ok(()),
     }
+}
+
+/// The computer a deletion is about to remove (for the confirmation step); 404 if none.
+pub async fn deletion_target(state: &AppState, id: i64) -> Result<HostSummary, AppError> {
+    Ok(state.store.get_host(HostId(id)).await?.summary)
 }
 
 /// Of these IDs, those that name no stored computer (for callers that must refuse them).

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod computers;
+pub mod deletion;
 pub mod search;
 pub mod tags;
 pub mod users;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/favicon.ico", get(favicon_get))
         .merge(auth::router())
         .merge(computers::router())
+        .merge(deletion::router())
         .merge(search::router())
         .merge(tags::router())
         .merge(admin::router())
