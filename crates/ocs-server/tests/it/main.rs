@@ -12,6 +12,7 @@ mod console;
 mod console_admin;
 mod crash;
 mod cve;
+mod deletion;
 mod hardening;
 mod outage;
 mod real_agents;
