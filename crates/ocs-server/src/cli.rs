@@ -1,5 +1,5 @@
 //! The command line: `serve`, `config show`, `options`, `token`, `agent-user`, `import`,
-//! `groups`.
+//! `computers`, `groups`.
 
 mod groups_cli;
 
@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
-use ocs_storage::{Store, StoreOptions};
+use ocs_storage::{HostId, Store, StoreOptions};
 
 use crate::app::agent::agent_auth;
 use crate::app::options::{self, definition, validate, Kind, OPTIONS};
-use crate::app::{api, import, AppState, SystemClock};
+use crate::app::{api, deletion, import, AppState, SystemClock};
 use crate::config::{Config, Overrides, OPTION_ENV_PREFIX};
 
 /// OCS Inventory NG server: inventory agents, API and console in one binary.
@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: AgentUserCommand,
     },
+    /// Delete computers, by ID or because they have not been seen for a while.
+    Computers {
+        #[command(subcommand)]
+        command: ComputersCommand,
+    },
     /// Manage groups of computers (static and dynamic).
     Groups {
         #[command(subcommand)]
@@ -76,6 +81,26 @@ enum Command {
         /// Files or directories.
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ComputersCommand {
+    /// Delete computers and every row they own, for good (logged; traced in deleted_equiv with
+    /// TRACE_DELETED). Unknown IDs are reported and make the command fail; the others are deleted.
+    Delete {
+        /// Computer IDs (as the console and the API show them).
+        #[arg(required = true, value_name = "ID")]
+        ids: Vec<i64>,
+    },
+    /// Delete the computers whose last contact (else last inventory) is older than N days.
+    Clean {
+        /// Days without contact.
+        #[arg(long, value_name = "N")]
+        inactive_days: i64,
+        /// Only count and list them; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -217,6 +242,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let state = open(config, &env).await?;
             agent_user_command(&state, command).await
         }
+        Command::Computers { command } => {
+            let state = open(config, &env).await?;
+            let code = computers_command(&state, command).await;
+            state.store.close().await;
+            code
+        }
         Command::Groups { command } => {
             let state = open(config, &env).await?;
             groups_cli::run(&state, command).await
@@ -320,9 +351,11 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
         idle: Duration::from_secs(limits.idle_timeout_secs),
     };
     let flusher = crate::app::agent::contacts::spawn_flusher(state.clone());
+    let cleaner = crate::app::deletion::spawn_cleaner(state.clone());
     let app = crate::http::router(state.clone());
     crate::http::server::serve(listener, app, timeouts, shutdown_signal()).await?;
     flusher.abort();
+    cleaner.abort();
     crate::app::agent::contacts::flush(&state).await;
     store.close().await;
     tracing::info!("stopped");
@@ -420,6 +453,68 @@ async fn token_command(state: &AppState, command: TokenCommand) -> anyhow::Resul
                 bail!("no token named {name:?}");
             }
             println!("deleted {name}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn computers_command(
+    state: &AppState,
+    command: ComputersCommand,
+) -> anyhow::Result<ExitCode> {
+    let by = deletion::Deleter::cli(std::env::var("USER").ok().as_deref());
+    let started = std::time::Instant::now();
+    match command {
+        ComputersCommand::Delete { ids } => {
+            let ids: Vec<HostId> = ids.into_iter().map(HostId).collect();
+            let unknown = deletion::unknown_computers(state, &ids).await?;
+            let known: Vec<HostId> = ids
+                .iter()
+                .filter(|id| !unknown.contains(id))
+                .copied()
+                .collect();
+            let deleted =
+                deletion::delete_computers(state, &by, &known, deletion::DeletionReason::Manual)
+                    .await?;
+            println!(
+                "deleted {deleted} computer(s) in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+            if !unknown.is_empty() {
+                let list: Vec<String> = unknown.iter().map(|id| id.0.to_string()).collect();
+                eprintln!("error: no computer with ID {}", list.join(", "));
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        ComputersCommand::Clean {
+            inactive_days,
+            dry_run,
+        } => {
+            let preview = deletion::inactive_preview(state, inactive_days).await?;
+            if dry_run {
+                println!(
+                    "{} computer(s) not seen for {inactive_days} days would be deleted (dry run: nothing deleted)",
+                    preview.count
+                );
+                for h in &preview.sample {
+                    println!(
+                        "  {}\t{}\t{}\tlast seen {}",
+                        h.id.0,
+                        h.name.as_deref().unwrap_or("-"),
+                        h.deviceid,
+                        h.last_seen.map_or("never".to_owned(), |t| t.to_string())
+                    );
+                }
+                if preview.count > i64::try_from(preview.sample.len()).unwrap_or(0) {
+                    println!("  …");
+                }
+            } else {
+                let deleted = deletion::clean_inactive(state, &by, inactive_days).await?;
+                println!(
+                    "deleted {deleted} computer(s) not seen for {inactive_days} days in {:.2} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -10,6 +10,7 @@ mod accountinfo;
 mod agent_auth;
 mod capacities;
 mod computers;
+mod deletion;
 mod dictionaries;
 mod duplicates;
 pub mod groups;
@@ -43,6 +44,7 @@ pub use computers::{
     CriterionField, CriterionValue, ListColumn, Operator, SearchField, ValueKind, LIST_COLUMNS,
     SEARCH_FIELDS,
 };
+pub use deletion::{DeletedHost, DeletedRecord, Deletion, InactiveHost, DELETE_CHUNK};
 pub use duplicates::{DuplicateCriteria, MergeSource};
 pub use groups::settings::{summarise, GroupSettingSummary};
 pub use groups::GroupId;

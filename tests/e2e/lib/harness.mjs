@@ -342,10 +342,10 @@ export async function computerIdByName(page, name) {
 
 /** Keys of the columns of table#computers, in order. */
 export async function columnKeys(page) {
-  return page.locator('table#computers thead th').evaluateAll((ths) => ths.map((th) => th.dataset.col));
+  return page.locator('table#computers thead th[data-col]').evaluateAll((ths) => ths.map((th) => th.dataset.col));
 }
 
-/** Text of the first-column links of table#computers, in order. */
+/** Text of the first column's links of table#computers (after the selection box), in order. */
 export async function rowNames(page) {
-  return page.locator('table#computers tbody tr td:first-child a').allInnerTexts();
+  return page.locator('table#computers tbody tr td.select + td a').allInnerTexts();
 }

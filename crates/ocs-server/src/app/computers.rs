@@ -481,6 +481,73 @@ pub async fn update_admin_data(
     id: i64,
     values: &[(String, String)],
 ) -> Result<(), AppError> {
+    store_admin_data(state, id, values).await?;
+    tracing::info!(
+        login = admin.viewer.login,
+        computer = id,
+        "administrative data updated"
+    );
+    Ok(())
+}
+
+/// The API's change of a computer's administrative data: the TAG, and fields named by label
+/// or `fields_<id>`, checked as the console checks them.
+pub async fn patch_admin_data(
+    state: &AppState,
+    writer: &crate::app::api::ApiWriter,
+    id: i64,
+    tag: Option<&str>,
+    fields: &[(String, String)],
+) -> Result<(), AppError> {
+    let defined = state.store.list_accountinfo_fields().await?;
+    let mut values = Vec::new();
+    if let Some(tag) = tag {
+        values.push((TAG.to_owned(), tag.to_owned()));
+    }
+    for (name, value) in fields {
+        let by_key = name
+            .strip_prefix("fields_")
+            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(|fid| defined.iter().find(|f| f.id == fid));
+        let by_label = || {
+            let mut same = defined
+                .iter()
+                .filter(|f| f.label.eq_ignore_ascii_case(name));
+            match (same.next(), same.next()) {
+                (Some(f), None) => Some(f),
+                _ => defined.iter().find(|f| f.label == *name),
+            }
+        };
+        let field = by_key.or_else(by_label).ok_or_else(|| {
+            AppError::bad_request(
+                "E_BAD_VALUE",
+                format!("unknown administrative field {name:?}"),
+            )
+        })?;
+        values.push((format!("fields_{}", field.id), value.clone()));
+    }
+    if values.is_empty() {
+        return Err(AppError::bad_request(
+            "E_BAD_PARAM",
+            "nothing to change: give \"tag\" or \"fields\"",
+        ));
+    }
+    store_admin_data(state, id, &values).await?;
+    tracing::info!(
+        token = writer.token_name,
+        computer = id,
+        "administrative data updated through the API"
+    );
+    Ok(())
+}
+
+/// Checks administrative values (`TAG` or `fields_<id>` keys) against their fields' types
+/// and stores them; nothing is stored if one is refused.
+async fn store_admin_data(
+    state: &AppState,
+    id: i64,
+    values: &[(String, String)],
+) -> Result<(), AppError> {
     let fields = state.store.list_accountinfo_fields().await?;
     let mut entries = Vec::new();
     for (key, value) in values {
@@ -489,11 +556,6 @@ pub async fn update_admin_data(
     }
     state.store.get_host(HostId(id)).await?;
     state.store.update_accountinfo(HostId(id), &entries).await?;
-    tracing::info!(
-        login = admin.viewer.login,
-        computer = id,
-        "administrative data updated"
-    );
     Ok(())
 }
 

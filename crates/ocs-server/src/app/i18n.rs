@@ -31,6 +31,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ("fr", "mass", include_str!("../../i18n/fr/mass.toml")),
     ("en", "groups", include_str!("../../i18n/en/groups.toml")),
     ("fr", "groups", include_str!("../../i18n/fr/groups.toml")),
+    (
+        "en",
+        "deletion",
+        include_str!("../../i18n/en/deletion.toml"),
+    ),
+    (
+        "fr",
+        "deletion",
+        include_str!("../../i18n/fr/deletion.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod computers;
 pub mod csv_export;
+pub mod deletion;
 pub mod groups;
 pub mod health;
 pub mod i18n;

@@ -144,6 +144,8 @@ pub static OPTIONS: &[OptionDef] = &[
     int("SNMP_PRINT_HTTPS_ERROR", "1", SWITCH, "Log when SNMP options are withheld because of plain HTTP"),
     int("WEB_SERVICE_ENABLED", "0", SWITCH, "SOAP web service"),
     int("WEB_SERVICE_RESULTS_LIMIT", "100", Rule::Range(1, 100_000), "Page size of SOAP list methods"),
+    // Not in the original: its console had the cleaning on demand only.
+    int("INACTIVE_CLEAN_DAYS", "0", Rule::Range(0, 3650), "Delete computers not seen for this many days, checked hourly by every server; 0 = off"),
 ];
 
 /// The definition of an option by name (case-insensitive, `OCS_OPT_` prefix allowed).

@@ -1,9 +1,11 @@
-//! `/api/v1`: the JSON API, behind bearer tokens (changes need a write-scoped token).
+//! `/api/v1`: the JSON API, behind bearer tokens; requests that change data need a token
+//! with the write scope.
 
 mod groups_api;
 
 use std::collections::HashMap;
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -14,13 +16,21 @@ use ocs_storage::{HostDetail, HostFilter, HostSummary, SectionData};
 use serde::Serialize;
 use serde_json::{Map, Value as JsonValue};
 
-use crate::app::{api, AppError, AppState};
+use crate::app::{api, computers, deletion, AppError, AppState};
+
+/// Largest JSON body accepted.
+const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Routes of the API.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/computers", get(computers_list_get))
-        .route("/api/v1/computers/{id}", get(computer_get))
+        .route(
+            "/api/v1/computers/{id}",
+            get(computer_get)
+                .delete(computer_delete)
+                .patch(computer_patch),
+        )
         .merge(groups_api::router())
 }
 
@@ -95,6 +105,73 @@ async fn computer_get(
     }
     .await;
     respond(result)
+}
+
+/// `DELETE /api/v1/computers/{id}`: 204, or 404 for an unknown computer.
+async fn computer_delete(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let caller = api::authenticate(&state, auth_header(&headers)).await?;
+        let writer = api::require_write(&caller)?;
+        let id = computer_id(&id)?;
+        deletion::delete_computer(&state, &deletion::Deleter::from(&writer), id).await
+    }
+    .await;
+    match result {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => respond::<()>(Err(e)),
+    }
+}
+
+/// The body of `PATCH /api/v1/computers/{id}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ComputerPatch {
+    tag: Option<String>,
+    #[serde(default)]
+    fields: HashMap<String, String>,
+}
+
+/// `PATCH /api/v1/computers/{id}`: sets the TAG and administrative fields (by label or
+/// `fields_<id>`); answers the computer as `GET` does.
+async fn computer_patch(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Body,
+) -> Response {
+    let result = async {
+        let caller = api::authenticate(&state, auth_header(&headers)).await?;
+        let writer = api::require_write(&caller)?;
+        let id = computer_id(&id)?;
+        let bytes = axum::body::to_bytes(body, MAX_BODY_BYTES)
+            .await
+            .map_err(|_| AppError::TooLarge {
+                code: "E_BODY_TOO_LARGE",
+                message: format!("the body is limited to {MAX_BODY_BYTES} bytes"),
+            })?;
+        let patch: ComputerPatch = serde_json::from_slice(&bytes).map_err(|e| {
+            AppError::bad_request(
+                "E_BAD_JSON",
+                format!("expected {{\"tag\": \"…\", \"fields\": {{\"label\": \"value\"}}}}: {e}"),
+            )
+        })?;
+        let mut fields: Vec<(String, String)> = patch.fields.into_iter().collect();
+        fields.sort();
+        computers::patch_admin_data(&state, &writer, id, patch.tag.as_deref(), &fields).await?;
+        Ok(detail(api::computer(&state, id).await?))
+    }
+    .await;
+    respond(result)
+}
+
+fn computer_id(id: &str) -> Result<i64, AppError> {
+    id.parse().map_err(|_| {
+        AppError::bad_request("E_BAD_PARAM", format!("computer id {id:?} is not a number"))
+    })
 }
 
 pub(crate) fn auth_header(headers: &HeaderMap) -> Option<&str> {

@@ -12,6 +12,7 @@ mod console;
 mod console_admin;
 mod crash;
 mod cve;
+mod deletion;
 mod group_settings;
 mod groups;
 mod hardening;

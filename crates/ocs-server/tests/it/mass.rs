@@ -383,7 +383,7 @@ async fn refusals_read_only_csrf_and_oversized_selections() {
     );
     // A whole result within a group that has no members is empty.
     let p = console
-        .post_form("/mass", &[("scope", "all"), ("q", ""), ("group", "999")])
+        .post_form("/mass", &[("scope", "all"), ("q", ""), ("in_group", "999")])
         .await;
     assert_eq!(p.status, 400);
     assert_eq!(store.count_existing_computers(&ids).await.unwrap(), 5);
@@ -491,13 +491,33 @@ async fn selections_fill_and_empty_static_groups_and_delete_computers() {
     ))
     .await;
     assert_eq!(static_groups(&store).await, [("Lab <b>".to_owned(), 1)]);
+    // The whole result of a list joins it: the action's `group` is not the selection's.
+    let will = apply(vec![
+        ("scope", "all".to_owned()),
+        ("q", String::new()),
+        ("action", "group_add".to_owned()),
+        ("group", gid.clone()),
+        ("mode", "add".to_owned()),
+    ])
+    .await;
+    assert_eq!(will, "5 computers will change.");
+    assert_eq!(static_groups(&store).await, [("Lab <b>".to_owned(), 5)]);
+    apply(selected(
+        &[
+            ("action", "group_add"),
+            ("group", &gid),
+            ("mode", "overwrite"),
+        ],
+        &joined(&ids[..1]),
+    ))
+    .await;
 
     // Deleting the selection deletes the computers, and they leave the group with it.
-    let will = apply(selected(&[("action", "delete")], &joined(&ids[1..3]))).await;
+    let will = apply(selected(&[("action", "delete")], &joined(&ids[..2]))).await;
     assert_eq!(will, "2 computers will change.");
     assert_eq!(
         store.matching_computer_ids(&[], None).await.unwrap(),
-        [ids[0], ids[3], ids[4]]
+        &ids[2..]
     );
     assert_eq!(static_groups(&store).await, [("Lab <b>".to_owned(), 0)]);
 

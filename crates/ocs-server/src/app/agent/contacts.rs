@@ -68,6 +68,18 @@ impl Contacts {
         mine
     }
 
+    /// Drops the records of deleted computers: written later, a PROLOG session would be
+    /// opened for a DEVICEID that no longer has a computer.
+    pub fn discard_devices(&self, deviceids: &[&str]) {
+        if deviceids.is_empty() {
+            return;
+        }
+        let gone: std::collections::HashSet<&str> = deviceids.iter().copied().collect();
+        if let Ok(mut pending) = self.pending.lock() {
+            pending.retain(|c| !gone.contains(c.deviceid.as_str()));
+        }
+    }
+
     fn requeue(&self, contacts: Vec<Contact>) {
         if let Ok(mut pending) = self.pending.lock() {
             pending.splice(0..0, contacts);
@@ -210,5 +222,63 @@ mod tests {
         let rest: Vec<i64> = queue.take_batch().iter().map(|c| c.at).collect();
         assert_eq!(rest, [2, 4]);
         assert!(queue.is_empty());
+    }
+
+    /// A record queued before its computer was deleted neither brings the computer back nor
+    /// fails the batch it is written with; deleting drops such records from the queue.
+    #[tokio::test]
+    async fn a_record_of_a_deleted_computer_is_harmless_and_discarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("t.db").display());
+        let store = ocs_storage::Store::open(&url, &ocs_storage::StoreOptions::default())
+            .await
+            .unwrap();
+        let mut tx = store.begin().await.unwrap();
+        let gone = tx.insert_host("gone-2024-01-01-00-00-00").await.unwrap();
+        let kept = tx.insert_host("kept-2024-01-01-00-00-00").await.unwrap();
+        tx.commit().await.unwrap();
+        let queue = Contacts::default();
+        let with_session = |d: &str| Contact {
+            session: Some(0),
+            ..contact(d, 1_000)
+        };
+        queue.record(with_session("gone-2024-01-01-00-00-00"));
+        queue.record(with_session("kept-2024-01-01-00-00-00"));
+        let how = ocs_storage::Deletion {
+            by: "test".into(),
+            reason: "manual".into(),
+            now: 500,
+            trace: false,
+            inactive_before: None,
+        };
+        store.delete_computers(&[gone], &how).await.unwrap();
+
+        // Written as the flusher would, before the queue is cleaned.
+        let batch = queue.take_batch();
+        queue.requeue(batch.clone());
+        let mut tx = store.begin().await.unwrap();
+        apply(&mut tx, &batch).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(
+            store
+                .find_host_id("gone-2024-01-01-00-00-00")
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(store.count_hosts().await.unwrap(), 1);
+        assert_eq!(
+            store
+                .find_host("kept-2024-01-01-00-00-00")
+                .await
+                .unwrap()
+                .map(|h| (h.id, h.lastcome)),
+            Some((kept, Some(1_000)))
+        );
+
+        // What deleting does to the queue: only the other device's record is left.
+        queue.discard_devices(&["gone-2024-01-01-00-00-00"]);
+        let left: Vec<String> = queue.take_batch().into_iter().map(|c| c.deviceid).collect();
+        assert_eq!(left, ["kept-2024-01-01-00-00-00"]);
     }
 }

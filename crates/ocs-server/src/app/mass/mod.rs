@@ -13,6 +13,7 @@ use ocs_storage::{AccountField, ComputerQuery, ComputerRow, GroupId, HostId, TAG
 
 use crate::app::auth::{Admin, Viewer};
 use crate::app::computers::{self, CriterionInput, ListView, ViewChange, CUSTOMISABLE};
+use crate::app::deletion::{self, Deleter, DeletionReason};
 use crate::app::groups::{self, GroupTarget};
 use crate::app::{AppError, AppState};
 
@@ -362,13 +363,16 @@ pub async fn apply(
             changed: groups::remove_members(state, admin, *group, &ids).await?,
             skipped: 0,
         },
-        // WIRE-DELETE
-        Action::Delete => {
-            return Err(AppError::bad_request(
-                "E_NOT_YET",
-                "deleting computers comes with the deletion service",
-            ))
-        }
+        Action::Delete => Applied {
+            changed: deletion::delete_computers(
+                state,
+                &Deleter::from(admin),
+                &ids,
+                DeletionReason::Manual,
+            )
+            .await?,
+            skipped: 0,
+        },
     };
     tracing::info!(
         login = admin.viewer.login,

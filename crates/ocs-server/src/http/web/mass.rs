@@ -56,7 +56,7 @@ fn values<'a>(pairs: &'a Pairs, key: &'a str) -> impl Iterator<Item = &'a str> +
 
 /// Reads the selection of a form: `scope=selected` (the `id` checkboxes, or `ids` as carried
 /// between steps), `scope=page` (`page_ids`), or `scope=all` (`q`, the list's criteria query,
-/// and `group`).
+/// and `in_group`, the group whose members the list shows; `group` is an action's own).
 fn selection(pairs: &Pairs) -> Result<Selection, AppError> {
     match param(pairs, "scope").unwrap_or("") {
         "selected" => Ok(Selection::Ids(mass::parse_ids(
@@ -66,7 +66,7 @@ fn selection(pairs: &Pairs) -> Result<Selection, AppError> {
         "all" => {
             let query: Pairs = serde_urlencoded::from_str(param(pairs, "q").unwrap_or(""))
                 .map_err(|_| AppError::bad_request("E_BAD_SELECTION", "unreadable criteria"))?;
-            let group = match param(pairs, "group").map(str::trim) {
+            let group = match param(pairs, "in_group").map(str::trim) {
                 None | Some("") => None,
                 Some(g) => Some(GroupId(g.parse::<i64>().map_err(|_| {
                     AppError::bad_request("E_BAD_SELECTION", "the group is a number")
@@ -108,7 +108,7 @@ fn selection_fields(selection: &Selection) -> Pairs {
                 ("q".into(), params.criteria_query()),
             ];
             if let Some(g) = group {
-                out.push(("group".into(), g.0.to_string()));
+                out.push(("in_group".into(), g.0.to_string()));
             }
             out
         }
@@ -424,7 +424,7 @@ mod tests {
         let all = selection(&pairs(&[
             ("scope", "all"),
             ("q", "f0=tag&o0=equal&v0=PARIS&sort=os"),
-            ("group", "3"),
+            ("in_group", "3"),
         ]))
         .unwrap();
         let Selection::Result { criteria, group } = &all else {
@@ -441,6 +441,6 @@ mod tests {
             .collect();
         assert_eq!(selection(&pairs(&again)).unwrap(), all);
         assert!(selection(&pairs(&[("scope", "everything")])).is_err());
-        assert!(selection(&pairs(&[("scope", "all"), ("group", "x")])).is_err());
+        assert!(selection(&pairs(&[("scope", "all"), ("in_group", "x")])).is_err());
     }
 }

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod auth;
 pub mod computers;
+pub mod deletion;
 pub mod group_settings;
 pub mod groups;
 pub mod mass;
@@ -55,6 +56,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(computers::router())
         .merge(mass::router())
         .merge(group_settings::router())
+        .merge(deletion::router())
         .merge(search::router())
         .merge(groups::router())
         .merge(tags::router())
