@@ -15,6 +15,7 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_packages+=(postgresq
 command -v psql >/dev/null || need_packages+=(postgresql-client)
 command -v openssl >/dev/null || need_packages+=(openssl)
 command -v chromium >/dev/null || need_packages+=(chromium) # browser tests (tests/e2e)
+command -v sqlite3 >/dev/null || need_packages+=(sqlite3) # a browser test ages computers in the database file
 if ((${#need_packages[@]})); then
     log "installing ${need_packages[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
