@@ -22,8 +22,10 @@
 
 use std::time::{Duration, Instant};
 
-use ocs_storage::{synthetic_software_name, FleetSpec, Store, StoreOptions};
-use ocs_testkit::TestServer;
+use ocs_storage::synthetic_software_name;
+
+mod support;
+use support::{percentile, sign_in, start_with_fleet, Flags};
 
 struct Args {
     computers: usize,
@@ -39,118 +41,19 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args {
-        computers: 100_000,
-        software: 100,
-        runs: 15,
-        database: None,
-        url: None,
-        password: "admin".into(),
-        software_a: None,
-        software_b: None,
-        os: "Microsoft Windows 10*".into(),
-        json: false,
-    };
-    let argv: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < argv.len() {
-        let value = argv.get(i + 1).and_then(|v| v.parse().ok());
-        match (argv[i].as_str(), value) {
-            ("--computers", Some(v)) => a.computers = v,
-            ("--software", Some(v)) => a.software = v,
-            ("--runs", Some(v)) => a.runs = v,
-            ("--database", _) if i + 1 < argv.len() => a.database = Some(argv[i + 1].clone()),
-            ("--url", _) if i + 1 < argv.len() => {
-                a.url = Some(argv[i + 1].trim_end_matches('/').to_owned())
-            }
-            ("--password", _) if i + 1 < argv.len() => a.password = argv[i + 1].clone(),
-            ("--software-a", _) if i + 1 < argv.len() => a.software_a = Some(argv[i + 1].clone()),
-            ("--software-b", _) if i + 1 < argv.len() => a.software_b = Some(argv[i + 1].clone()),
-            ("--os", _) if i + 1 < argv.len() => a.os = argv[i + 1].clone(),
-            ("--json", _) => {
-                a.json = true;
-                i += 1;
-                continue;
-            }
-            _ => {
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
+    let f = Flags::from_env();
+    Args {
+        computers: f.get("--computers", 100_000),
+        software: f.get("--software", 100),
+        runs: f.get("--runs", 15),
+        database: f.text("--database"),
+        url: f.text("--url").map(|u| u.trim_end_matches('/').to_owned()),
+        password: f.get("--password", "admin".to_owned()),
+        software_a: f.text("--software-a"),
+        software_b: f.text("--software-b"),
+        os: f.get("--os", "Microsoft Windows 10*".to_owned()),
+        json: f.has("--json"),
     }
-    a
-}
-
-fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, v)| *k == name && !v.is_empty())
-        .map(|(_, v)| v.to_owned())
-}
-
-fn csrf_of(body: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = body.find(marker).unwrap() + marker.len();
-    body[start..start + 64].to_owned()
-}
-
-/// Signs in as admin; with the first-start password `admin`, changes it as required.
-/// Returns the session cookie.
-async fn sign_in(client: &reqwest::Client, base: &str, password: &str) -> String {
-    let form = client.get(format!("{base}/login")).send().await.unwrap();
-    let login_csrf = cookie(&form, "ocs_login_csrf").unwrap();
-    let answer = client
-        .post(format!("{base}/login"))
-        .header("Cookie", format!("ocs_login_csrf={login_csrf}"))
-        .header("Origin", base)
-        .form(&[
-            ("csrf", login_csrf.as_str()),
-            ("login", "admin"),
-            ("password", password),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let session = cookie(&answer, "ocs_session").expect("signed in");
-    let header = format!("ocs_session={session}");
-    if password != "admin" {
-        return header;
-    }
-    let page = client
-        .get(format!("{base}/account/password"))
-        .header("Cookie", &header)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_of(&page);
-    client
-        .post(format!("{base}/account/password"))
-        .header("Cookie", &header)
-        .header("Origin", base)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", "admin"),
-            ("new", "bench-password-1"),
-            ("confirm", "bench-password-1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    header
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn main() {
@@ -161,7 +64,8 @@ fn main() {
         let (base, _server) = match &args.url {
             Some(url) => (url.clone(), None),
             None => {
-                let server = start_and_populate(&args).await;
+                let server =
+                    start_with_fleet(args.database.as_deref(), args.computers, args.software).await;
                 (server.base_url.clone(), Some(server))
             }
         };
@@ -170,7 +74,7 @@ fn main() {
             .timeout(Duration::from_secs(120))
             .build()
             .unwrap();
-        let session = sign_in(&client, &base, &args.password).await;
+        let session = sign_in(&client, &base, &args.password).await.cookie;
         let a = args
             .software_a
             .clone()
@@ -264,45 +168,4 @@ fn main() {
             println!("{}", serde_json::Value::Array(results));
         }
     });
-}
-
-/// Starts the release server on a fresh database and writes the synthetic fleet into it.
-async fn start_and_populate(args: &Args) -> TestServer {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ocs-server"));
-    let database = args
-        .database
-        .as_ref()
-        .map(|admin| ocs_testkit::create_pg_database(admin).unwrap());
-    let server = TestServer::start_on(bin, &[], database).unwrap();
-    let store = Store::open(&server.database_url(), &StoreOptions::default())
-        .await
-        .unwrap();
-    eprintln!(
-        "writing {} synthetic computers with {} software each…",
-        args.computers, args.software
-    );
-    let started = Instant::now();
-    let mut last = Instant::now();
-    store
-        .populate_synthetic(
-            FleetSpec {
-                computers: args.computers,
-                software_per_computer: args.software,
-                seed: 1,
-            },
-            |done| {
-                if last.elapsed() > Duration::from_secs(5) || done == args.computers {
-                    eprintln!(
-                        "  {done}/{} ({:.0} s)",
-                        args.computers,
-                        started.elapsed().as_secs_f64()
-                    );
-                    last = Instant::now();
-                }
-            },
-        )
-        .await
-        .unwrap();
-    store.close().await;
-    server
 }

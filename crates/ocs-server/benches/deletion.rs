@@ -19,6 +19,9 @@ use std::time::Instant;
 
 use ocs_storage::{FleetSpec, Store, StoreOptions};
 
+mod support;
+use support::{median, Flags};
+
 struct Args {
     computers: usize,
     delete: usize,
@@ -28,37 +31,16 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args {
-        computers: 20_000,
-        delete: 10_000,
-        software: 100,
-        runs: 3,
-        database: None,
+    let f = Flags::from_env();
+    let a = Args {
+        computers: f.get("--computers", 20_000),
+        delete: f.get("--delete", 10_000),
+        software: f.get("--software", 100),
+        runs: f.get("--runs", 3),
+        database: f.text("--database"),
     };
-    let argv: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < argv.len() {
-        let value = argv.get(i + 1).and_then(|v| v.parse().ok());
-        match (argv[i].as_str(), value) {
-            ("--computers", Some(v)) => a.computers = v,
-            ("--delete", Some(v)) => a.delete = v,
-            ("--software", Some(v)) => a.software = v,
-            ("--runs", Some(v)) => a.runs = v,
-            ("--database", _) if i + 1 < argv.len() => a.database = Some(argv[i + 1].clone()),
-            _ => {
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
-    }
     assert!(a.delete <= a.computers, "--delete is at most --computers");
     a
-}
-
-fn median(v: &mut [f64]) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 #[tokio::main]

@@ -16,8 +16,10 @@
 
 use std::time::{Duration, Instant};
 
-use ocs_storage::{synthetic_software_name, FleetSpec, Store, StoreOptions};
-use ocs_testkit::TestServer;
+use ocs_storage::synthetic_software_name;
+
+mod support;
+use support::{percentile, sign_in, start_with_fleet, Flags};
 
 struct Args {
     computers: usize,
@@ -27,100 +29,20 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args {
-        computers: 100_000,
-        software: 20,
-        runs: 11,
-        database: None,
-    };
-    let argv: Vec<String> = std::env::args().collect();
-    let mut i = 1;
-    while i < argv.len() {
-        let value = argv.get(i + 1).and_then(|v| v.parse().ok());
-        match (argv[i].as_str(), value) {
-            ("--computers", Some(v)) => a.computers = v,
-            ("--software", Some(v)) => a.software = v,
-            ("--runs", Some(v)) => a.runs = v,
-            ("--database", _) if i + 1 < argv.len() => a.database = Some(argv[i + 1].clone()),
-            _ => {
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
+    let f = Flags::from_env();
+    Args {
+        computers: f.get("--computers", 100_000),
+        software: f.get("--software", 100),
+        runs: f.get("--runs", 11),
+        database: f.text("--database"),
     }
-    a
-}
-
-fn cookie(response: &reqwest::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .filter_map(|v| v.split(';').next())
-        .filter_map(|kv| kv.split_once('='))
-        .find(|(k, v)| *k == name && !v.is_empty())
-        .map(|(_, v)| v.to_owned())
-}
-
-/// Signs in as the first-start admin (the password change it asks for does not matter to
-/// reading pages). Returns the session cookie header.
-async fn sign_in(client: &reqwest::Client, base: &str) -> String {
-    let form = client.get(format!("{base}/login")).send().await.unwrap();
-    let login_csrf = cookie(&form, "ocs_login_csrf").unwrap();
-    let answer = client
-        .post(format!("{base}/login"))
-        .header("Cookie", format!("ocs_login_csrf={login_csrf}"))
-        .header("Origin", base)
-        .form(&[
-            ("csrf", login_csrf.as_str()),
-            ("login", "admin"),
-            ("password", "admin"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    let session = cookie(&answer, "ocs_session").expect("signed in");
-    let header = format!("ocs_session={session}");
-    let page = client
-        .get(format!("{base}/account/password"))
-        .header("Cookie", &header)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let marker = "name=\"csrf\" value=\"";
-    let start = page.find(marker).unwrap() + marker.len();
-    let csrf = page[start..start + 64].to_owned();
-    client
-        .post(format!("{base}/account/password"))
-        .header("Cookie", &header)
-        .header("Origin", base)
-        .form(&[
-            ("csrf", csrf.as_str()),
-            ("current", "admin"),
-            ("new", "bench-password-1"),
-            ("confirm", "bench-password-1"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    header
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)]
 }
 
 fn main() {
     let args = args();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
-        let server = start_and_populate(&args).await;
+        let server = start_with_fleet(args.database.as_deref(), args.computers, args.software).await;
         let base = server.base_url.clone();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -155,7 +77,7 @@ fn main() {
             created["members"]
         );
         let id = created["id"].as_i64().expect("group created");
-        let session = sign_in(&client, &base).await;
+        let session = sign_in(&client, &base, "admin").await.cookie;
         println!(
             "\ngroups over {} computers ({} software rows), {} runs each, release build, {}; group of {} members:",
             args.computers,
@@ -201,45 +123,4 @@ fn main() {
         }
         drop(server);
     });
-}
-
-/// Starts the release server on a fresh database and writes the synthetic fleet into it.
-async fn start_and_populate(args: &Args) -> TestServer {
-    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ocs-server"));
-    let database = args
-        .database
-        .as_ref()
-        .map(|admin| ocs_testkit::create_pg_database(admin).unwrap());
-    let server = TestServer::start_on(bin, &[], database).unwrap();
-    let store = Store::open(&server.database_url(), &StoreOptions::default())
-        .await
-        .unwrap();
-    eprintln!(
-        "writing {} synthetic computers with {} software each…",
-        args.computers, args.software
-    );
-    let started = Instant::now();
-    let mut last = Instant::now();
-    store
-        .populate_synthetic(
-            FleetSpec {
-                computers: args.computers,
-                software_per_computer: args.software,
-                seed: 1,
-            },
-            |done| {
-                if last.elapsed() > Duration::from_secs(10) || done == args.computers {
-                    eprintln!(
-                        "  {done}/{} ({:.0} s)",
-                        args.computers,
-                        started.elapsed().as_secs_f64()
-                    );
-                    last = Instant::now();
-                }
-            },
-        )
-        .await
-        .unwrap();
-    store.close().await;
-    server
 }
