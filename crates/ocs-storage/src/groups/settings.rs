@@ -5,6 +5,7 @@
 //! name). Which rows count and how they combine with the computer's own is the server's
 //! business (`app::groups::settings`); this module only stores and reads them.
 
+use super::membership::MemberState;
 use super::GroupId;
 use crate::hosts::HostId;
 use crate::settings::DeviceSetting;
@@ -53,6 +54,46 @@ pub fn summarise<'a>(
         }
     }
     by_name.into_values().collect()
+}
+
+/// Reads the summaries [`Store::list_settings_with_groups`] packs into one value, sorted by
+/// name.
+fn unpack_summaries(packed: &str) -> Result<Vec<GroupSettingSummary>> {
+    let bad = || {
+        StoreError::Db(sqlx::Error::Decode(
+            format!("packed group settings {packed:?}").into(),
+        ))
+    };
+    let text = |hex_text: &str| -> Result<String> {
+        let bytes = hex::decode(hex_text).map_err(|_| bad())?;
+        String::from_utf8(bytes).map_err(|_| bad())
+    };
+    let number = |v: &str| -> Result<Option<i64>> {
+        if v.is_empty() {
+            Ok(None)
+        } else {
+            v.parse().map(Some).map_err(|_| bad())
+        }
+    };
+    let mut out = Vec::new();
+    for record in packed.split(';').filter(|r| !r.is_empty()) {
+        let parts: Vec<&str> = record.split(',').collect();
+        let [name, min, max, zero, value] = parts[..] else {
+            return Err(bad());
+        };
+        out.push(GroupSettingSummary {
+            name: text(name)?,
+            min: number(min)?,
+            max: number(max)?,
+            text: match value.strip_prefix('t') {
+                Some(hex_text) => Some(text(hex_text)?),
+                None => None,
+            },
+            has_zero: zero == "1",
+        });
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
 
 impl Store {
@@ -168,76 +209,95 @@ impl Store {
         &self,
         id: HostId,
     ) -> Result<(Vec<DeviceSetting>, Vec<GroupSettingSummary>)> {
-        type Row = (String, Option<i64>, Option<i64>, Option<String>, i64);
-        // Five columns, as few values as possible (each one read costs): the computer's own
-        // rows carry their ID (from 1, in that order); the groups' summaries, one per name,
-        // carry 0 there, or -1 when a group gives the value 0, and sort first.
-        let rows: Vec<Row> = sqlx::query_as(
-            "SELECT name, ivalue, CAST(NULL AS BIGINT) AS high, tvalue, id \
-             FROM devices WHERE hardware_id = $1 \
-             UNION ALL \
-             SELECT s.name, MIN(s.ivalue), MAX(s.ivalue), MIN(s.tvalue), \
-                    CAST(-MAX(CASE WHEN s.ivalue = 0 THEN 1 ELSE 0 END) AS BIGINT) \
-             FROM group_members m JOIN group_settings s ON s.group_id = m.group_id \
-             WHERE m.hardware_id = $2 AND m.static IN (0, 1) \
-             GROUP BY s.name \
-             ORDER BY id, name",
+        type Row = (String, Option<i64>, Option<String>, i64);
+        // The computer's own rows, then one row packing every summary: on SQLite each row
+        // read costs a hand-off between threads, which is most of what this read would add to
+        // a PROLOG with one row per summary. Each summary is `name,min,max,zero,text`, names
+        // and texts in hex (so no value can contain a separator), a NULL text as nothing, a
+        // text as `t` + its hex.
+        let hex = match self.backend {
+            crate::Backend::Sqlite => "hex",
+            crate::Backend::Postgres => "encode_utf8_hex",
+        };
+        let summary = format!(
+            "{hex}(name) || ',' || COALESCE(CAST(low AS TEXT), '') || ',' || \
+             COALESCE(CAST(high AS TEXT), '') || ',' || CAST(zero AS TEXT) || ',' || \
+             CASE WHEN text IS NULL THEN '' ELSE 't' || {hex}(text) END"
+        );
+        let packed = match self.backend {
+            crate::Backend::Sqlite => format!("group_concat({summary}, ';')"),
+            crate::Backend::Postgres => format!("string_agg({summary}, ';')"),
+        }
+        .replace(
+            "encode_utf8_hex(name)",
+            "encode(convert_to(name, 'UTF8'), 'hex')",
         )
+        .replace(
+            "encode_utf8_hex(text)",
+            "encode(convert_to(text, 'UTF8'), 'hex')",
+        );
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT name, ivalue, tvalue, id FROM devices WHERE hardware_id = $1 \
+             UNION ALL \
+             SELECT '', CAST(NULL AS BIGINT), {packed}, CAST(0 AS BIGINT) FROM ( \
+               SELECT s.name AS name, MIN(s.ivalue) AS low, MAX(s.ivalue) AS high, \
+                      MIN(s.tvalue) AS text, \
+                      MAX(CASE WHEN s.ivalue = 0 THEN 1 ELSE 0 END) AS zero \
+               FROM group_members m JOIN group_settings s ON s.group_id = m.group_id \
+               WHERE m.hardware_id = $2 AND m.static IN (0, 1) \
+               GROUP BY s.name) g \
+             ORDER BY 4"
+        ))
         .bind(id.0)
         .bind(id.0)
         .fetch_all(&self.pool)
         .await?;
         let mut own = Vec::new();
         let mut groups = Vec::new();
-        for (name, low, high, tvalue, id) in rows {
+        for (name, ivalue, tvalue, id) in rows {
             if id > 0 {
                 own.push(DeviceSetting {
                     name,
-                    ivalue: low,
+                    ivalue,
                     tvalue,
                 });
-            } else {
-                groups.push(GroupSettingSummary {
-                    name,
-                    min: low,
-                    max: high,
-                    text: tvalue,
-                    has_zero: id < 0,
-                });
+            } else if let Some(packed) = tvalue {
+                groups = unpack_summaries(&packed)?;
             }
         }
         Ok((own, groups))
     }
 
     /// Writes a bare static group with members given as (computer, STATIC 0|1|2), for tests
-    /// and benchmarks that need groups before the console makes any; returns its ID.
+    /// and benchmarks that need a group in a given state in one call; returns its ID.
     pub async fn insert_synthetic_group(
         &self,
         name: &str,
         members: &[(HostId, i64)],
         now: i64,
     ) -> Result<GroupId> {
-        let mut tx = self.begin().await?;
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO groups (name, description, kind, created_at) VALUES ($1, '', 'static', $2) \
-             RETURNING id",
-        )
-        .bind(name)
-        .bind(now)
-        .fetch_one(tx.conn())
-        .await?;
-        for (host, kind) in members {
-            sqlx::query(
-                "INSERT INTO group_members (group_id, hardware_id, static) VALUES ($1, $2, $3)",
-            )
-            .bind(id)
-            .bind(host.0)
-            .bind(*kind)
-            .execute(tx.conn())
-            .await?;
+        let group = crate::groups::NewGroup {
+            name,
+            description: "",
+            kind: crate::groups::GroupKind::Static,
+            criteria: None,
+        };
+        let id = self.insert_group(&group, now).await?;
+        for state in [
+            MemberState::Computed,
+            MemberState::Added,
+            MemberState::Excluded,
+        ] {
+            let ids: Vec<HostId> = members
+                .iter()
+                .filter(|(_, kind)| *kind == state.value())
+                .map(|(host, _)| *host)
+                .collect();
+            if !ids.is_empty() {
+                self.set_group_members(id, &ids, state).await?;
+            }
         }
-        tx.commit().await?;
-        Ok(GroupId(id))
+        Ok(id)
     }
 }
 
@@ -423,7 +483,8 @@ mod tests {
                         setting(
                             "SCAN_TYPE_IPDISCOVER",
                             None,
-                            Some(["NMAP", "ARPSCAN", "ICMP"][g.0 as usize % 3]),
+                            // Separators and non-ASCII text survive the packed read.
+                            Some(["NMAP;é", "ARP,SCAN;1", "ICMP"][g.0 as usize % 3]),
                         ),
                     ],
                     &[],
@@ -449,7 +510,7 @@ mod tests {
                     name: "SCAN_TYPE_IPDISCOVER".into(),
                     min: None,
                     max: None,
-                    text: Some("ARPSCAN".into()),
+                    text: Some("ARP,SCAN;1".into()),
                     has_zero: false,
                 },
             ],
