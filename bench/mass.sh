@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Mass action benchmark: "set the TAG" of 10,000 computers through the console's
+# Mass action benchmark: set the TAG, add to a group and delete 10,000 computers through the console's
 # /mass/apply, on SQLite (or PostgreSQL with --database ADMIN_URL), median of a few runs.
 #
 #   bench/mass.sh [--computers N] [--selected S] [--software W] [--runs R] [--database URL]
