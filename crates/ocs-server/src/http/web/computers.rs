@@ -364,19 +364,28 @@ async fn computers_csv_get(
         csv_bytes(&ctx.tr, &view, &rows)
     }
     .await;
+    csv_download(&ctx, "computers.csv", result)
+}
+
+/// A CSV file to download, or the error page.
+pub fn csv_download(
+    ctx: &super::Ctx,
+    filename: &str,
+    result: Result<Vec<u8>, AppError>,
+) -> Response {
     match result {
         Ok(bytes) => (
             [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
                 (
                     header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"computers.csv\"",
+                    format!("attachment; filename=\"{filename}\""),
                 ),
             ],
             bytes,
         )
             .into_response(),
-        Err(e) => error_page(&ctx, &e),
+        Err(e) => error_page(ctx, &e),
     }
 }
 

@@ -303,20 +303,7 @@ async fn group_csv_get(
         csv_bytes(&ctx.tr, &view, &rows)
     }
     .await;
-    match result {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"group-members.csv\"",
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => error_page(&ctx, &e),
-    }
+    super::computers::csv_download(&ctx, "group-members.csv", result)
 }
 
 async fn group_edit_post(

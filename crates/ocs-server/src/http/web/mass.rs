@@ -8,8 +8,8 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use ocs_storage::GroupId;
@@ -365,20 +365,7 @@ async fn mass_csv_post(
         csv_bytes(&ctx.tr, &view, &rows)
     }
     .await;
-    match result {
-        Ok(bytes) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"computers.csv\"",
-                ),
-            ],
-            bytes,
-        )
-            .into_response(),
-        Err(e) => error_page(&ctx, &e),
-    }
+    super::computers::csv_download(&ctx, "computers.csv", result)
 }
 
 #[cfg(test)]
