@@ -81,12 +81,13 @@ pub async fn resolve(state: &AppState, selection: &Selection) -> Result<Vec<Host
         }
     };
     if ids.is_empty() {
-        return Err(AppError::bad_request(
-            "E_EMPTY_SELECTION",
-            "mass.empty_selection",
-        ));
+        return Err(empty_selection());
     }
     Ok(ids)
+}
+
+fn empty_selection() -> AppError {
+    AppError::bad_request("E_EMPTY_SELECTION", "mass.empty_selection")
 }
 
 /// How many stored computers a selection names (what the confirmation announces).
@@ -393,7 +394,10 @@ pub async fn export_rows(
 ) -> Result<(ListView, Vec<ComputerRow>), AppError> {
     let (view, fields) = computers::list_view(state, viewer, &ViewChange::default()).await?;
     let columns: Vec<_> = view.columns.iter().map(|c| c.column).collect();
+    // Refused when empty exactly as `resolve` refuses it, without reading the IDs of a
+    // whole result once more before its rows.
     let rows = match selection {
+        Selection::Ids(ids) if ids.is_empty() => return Err(empty_selection()),
         Selection::Ids(ids) => state.store.list_computers_by_ids(ids, &columns).await?,
         Selection::Result { criteria, group } => {
             let query = ComputerQuery {
@@ -403,7 +407,11 @@ pub async fn export_rows(
                 sort: (view.sort_column(&fields), view.desc),
                 page: None,
             };
-            state.store.list_computers(&query).await?.1
+            let rows = state.store.list_computers(&query).await?.1;
+            if rows.is_empty() {
+                return Err(empty_selection());
+            }
+            rows
         }
     };
     Ok((view, rows))
