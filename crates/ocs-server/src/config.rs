@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
+    /// Address the HTTPS server listens on (every route, as on HTTP); `None` turns HTTPS off.
+    pub tls_listen: Option<SocketAddr>,
     /// Where the SQLite database (and later package files) live.
     pub data_dir: PathBuf,
     /// Database URL (`sqlite:PATH` or `postgres://USER:PASSWORD@HOST/DB`); empty means SQLite
@@ -35,6 +37,10 @@ pub struct Config {
     pub agents: AgentsConfig,
     /// Logging.
     pub log: LogConfig,
+    /// HTTPS certificates.
+    pub tls: TlsConfig,
+    /// Package deployment files.
+    pub deployment: DeploymentConfig,
     /// Server option seeds (`PROLOG_FREQ = 12`, …), applied on first start only.
     pub options: BTreeMap<String, toml::Value>,
 }
@@ -179,6 +185,41 @@ impl AgentAuthConfig {
     }
 }
 
+/// HTTPS certificates. Without `cert_file` and `key_file` the first start creates a private CA
+/// and a server certificate under `<data_dir>/tls/`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM file with the server certificate, then its chain.
+    pub cert_file: Option<PathBuf>,
+    /// PEM file with the private key.
+    pub key_file: Option<PathBuf>,
+}
+
+/// Package deployment files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeploymentConfig {
+    /// Where package directories (`<FILEID>/info`, fragments) live; empty means
+    /// `<data_dir>/download`.
+    pub download_dir: Option<PathBuf>,
+    /// Where agent rollout files (served at `/ocsinventory/deploy/<name>`) live; empty means
+    /// `<data_dir>/deploy`.
+    pub deploy_dir: Option<PathBuf>,
+    /// Largest package archive accepted, in bytes.
+    pub max_package_bytes: u64,
+}
+
+impl Default for DeploymentConfig {
+    fn default() -> Self {
+        DeploymentConfig {
+            download_dir: None,
+            deploy_dir: None,
+            max_package_bytes: 4 << 30,
+        }
+    }
+}
+
 /// Logging.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -191,6 +232,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: SocketAddr::from(([0, 0, 0, 0], 8080)),
+            tls_listen: Some(SocketAddr::from(([0, 0, 0, 0], 8443))),
             data_dir: PathBuf::from("ocs-data"),
             database_url: String::new(),
             database_read_url: String::new(),
@@ -198,6 +240,8 @@ impl Default for Config {
             limits: Limits::default(),
             agents: AgentsConfig::default(),
             log: LogConfig::default(),
+            tls: TlsConfig::default(),
+            deployment: DeploymentConfig::default(),
             options: BTreeMap::new(),
         }
     }
@@ -373,6 +417,27 @@ impl Config {
             max_elements: self.limits.max_elements,
             max_text_bytes: self.limits.max_text_bytes,
         }
+    }
+
+    /// Where package directories live.
+    pub fn download_dir(&self) -> PathBuf {
+        self.deployment
+            .download_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("download"))
+    }
+
+    /// Where agent rollout files live.
+    pub fn deploy_dir(&self) -> PathBuf {
+        self.deployment
+            .deploy_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("deploy"))
+    }
+
+    /// Where the generated CA and server certificate live.
+    pub fn tls_dir(&self) -> PathBuf {
+        self.data_dir.join("tls")
     }
 
     /// The database URL in effect: the configured one, or SQLite in the data directory.

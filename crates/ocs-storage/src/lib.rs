@@ -11,6 +11,7 @@ mod agent_auth;
 mod capacities;
 mod computers;
 mod deletion;
+pub mod deployment;
 mod dictionaries;
 mod duplicates;
 pub mod groups;
@@ -45,6 +46,11 @@ pub use computers::{
     SEARCH_FIELDS,
 };
 pub use deletion::{DeletedHost, DeletedRecord, Deletion, InactiveHost, DELETE_CHUNK};
+pub use deployment::activations::NewActivation;
+pub use deployment::log::DeploymentLogEntry;
+pub use deployment::{
+    ActivationId, ActivationRecord, PackageRecord, PackageSummary, RedistributionGroupId,
+};
 pub use duplicates::{DuplicateCriteria, MergeSource};
 pub use groups::settings::{summarise, GroupSettingSummary};
 pub use groups::GroupId;

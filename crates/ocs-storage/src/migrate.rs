@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_groups.sql"),
         postgres: include_str!("../migrations/postgres/0006_groups.sql"),
     },
+    Migration {
+        version: 7,
+        description: "package deployment",
+        sqlite: include_str!("../migrations/sqlite/0007_deployment.sql"),
+        postgres: include_str!("../migrations/postgres/0007_deployment.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

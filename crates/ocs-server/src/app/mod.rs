@@ -10,6 +10,7 @@ pub mod auth;
 pub mod computers;
 pub mod csv_export;
 pub mod deletion;
+pub mod deployment;
 pub mod groups;
 pub mod health;
 pub mod i18n;

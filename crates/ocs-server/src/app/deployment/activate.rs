@@ -1,0 +1,1 @@
+//! (skeleton: filled by the deployment work; see mod.rs)

@@ -1,0 +1,154 @@
+//! Activations: `download_enable` rows, one for the main server and one per redistribution
+//! server of a redistribution group a package is activated for.
+
+use super::{ActivationId, ActivationRecord, RedistributionGroupId};
+use crate::{HostId, Result, Store};
+
+/// What a new activation is made of.
+#[derive(Debug, Clone)]
+pub struct NewActivation {
+    /// The package.
+    pub fileid: String,
+    /// host[/path] serving the info file over HTTPS.
+    pub info_loc: String,
+    /// host[/path] serving the fragments.
+    pub pack_loc: String,
+    /// The redistribution server and its group, for a redistribution activation.
+    pub server: Option<(HostId, RedistributionGroupId)>,
+    /// Who activates it.
+    pub activated_by: String,
+}
+
+type ActivationRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    String,
+);
+
+const ACTIVATION_COLUMNS: &str =
+    "e.id, e.fileid, e.info_loc, e.pack_loc, e.cert_path, e.cert_file, \
+     e.server_id, e.group_id, e.activated_at, e.activated_by";
+
+fn record(row: ActivationRow) -> ActivationRecord {
+    let (
+        id,
+        fileid,
+        info_loc,
+        pack_loc,
+        cert_path,
+        cert_file,
+        server_id,
+        group_id,
+        activated_at,
+        activated_by,
+    ) = row;
+    ActivationRecord {
+        id: ActivationId(id),
+        fileid,
+        info_loc,
+        pack_loc,
+        cert_path,
+        cert_file,
+        server_id: server_id.map(HostId),
+        group_id: group_id.map(RedistributionGroupId),
+        activated_at,
+        activated_by,
+    }
+}
+
+impl Store {
+    /// Records activations, all in one transaction.
+    pub async fn insert_activations(
+        &self,
+        new: &[NewActivation],
+        now: i64,
+    ) -> Result<Vec<ActivationId>> {
+        let mut tx = self.begin().await?;
+        let mut ids = Vec::with_capacity(new.len());
+        for a in new {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO download_enable (fileid, info_loc, pack_loc, server_id, group_id, activated_at, activated_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            )
+            .bind(&a.fileid)
+            .bind(&a.info_loc)
+            .bind(&a.pack_loc)
+            .bind(a.server.map(|(h, _)| h.0))
+            .bind(a.server.map(|(_, g)| g.0))
+            .bind(now)
+            .bind(&a.activated_by)
+            .fetch_one(tx.conn())
+            .await?;
+            ids.push(ActivationId(id));
+        }
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    /// The activations of a package, main server first.
+    pub async fn activations_of(&self, fileid: &str) -> Result<Vec<ActivationRecord>> {
+        let rows: Vec<ActivationRow> = sqlx::query_as(&format!(
+            "SELECT {ACTIVATION_COLUMNS} FROM download_enable e WHERE e.fileid = $1 \
+             ORDER BY CASE WHEN e.server_id IS NULL THEN 0 ELSE 1 END, e.id"
+        ))
+        .bind(fileid)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(record).collect())
+    }
+
+    /// An activation, if it exists.
+    pub async fn find_activation(&self, id: ActivationId) -> Result<Option<ActivationRecord>> {
+        let row: Option<ActivationRow> = sqlx::query_as(&format!(
+            "SELECT {ACTIVATION_COLUMNS} FROM download_enable e WHERE e.id = $1"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(record))
+    }
+
+    /// Deactivates: removes the activations given (or every activation of the package when
+    /// `ids` is empty) with their affectations; returns how many activations went.
+    pub async fn delete_activations(&self, fileid: &str, ids: &[ActivationId]) -> Result<u64> {
+        let targets: Vec<i64> = if ids.is_empty() {
+            self.activations_of(fileid)
+                .await?
+                .into_iter()
+                .map(|a| a.id.0)
+                .collect()
+        } else {
+            ids.iter().map(|a| a.0).collect()
+        };
+        let mut tx = self.begin().await?;
+        let mut gone = 0;
+        for id in targets {
+            sqlx::query(
+                "DELETE FROM devices WHERE name IN ('DOWNLOAD', 'DOWNLOAD_FORCE', 'DOWNLOAD_SCHEDULE', 'DOWNLOAD_POSTCMD') \
+                 AND ivalue = $1",
+            )
+            .bind(id)
+            .execute(tx.conn())
+            .await?;
+            sqlx::query("DELETE FROM group_packages WHERE activation_id = $1")
+                .bind(id)
+                .execute(tx.conn())
+                .await?;
+            gone += sqlx::query("DELETE FROM download_enable WHERE id = $1 AND fileid = $2")
+                .bind(id)
+                .bind(fileid)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(gone)
+    }
+}
