@@ -27,6 +27,9 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run once (the default): PROLOG, INVENTORY when due, then package deployment; with
+    /// --force, every pending package is deployed before it returns.
+    Run,
     /// Stay running and contact the server every PROLOG_FREQ hours (for systemd).
     Daemon,
 }
@@ -153,5 +156,16 @@ mod tests {
         assert!(matches!(c.command, Some(Command::Daemon)));
         assert_eq!(c.options.ssl, Some(1));
         assert!(Cli::try_parse_from(["ocs-agent", "--ssl", "2"]).is_err());
+        let c = Cli::try_parse_from([
+            "ocs-agent",
+            "run",
+            "--force",
+            "--server",
+            "https://127.0.0.1:8443/ocsinventory",
+            "--ca",
+            "/var/lib/ocs/tls/cacert.pem",
+        ])
+        .unwrap();
+        assert!(matches!(c.command, Some(Command::Run)) && c.options.force);
     }
 }

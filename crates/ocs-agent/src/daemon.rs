@@ -3,6 +3,8 @@
 //! period, and the countdown to the next contact is saved in the state (TTO_WAIT, as the
 //! Windows service does), so a restart resumes it instead of starting over or calling the
 //! server at once. SIGTERM and SIGINT stop it between two runs, after saving the countdown.
+//! After each contact it deploys every pending package before it starts counting down
+//! again (stopping between two fragments on a signal; the work resumes at the next contact).
 //!
 //! The schedule is computed by pure functions (tested); the loop only sleeps and runs.
 
@@ -16,8 +18,9 @@ use time::{OffsetDateTime, UtcOffset};
 
 use crate::collectors::Context;
 use crate::config::Config;
+use crate::download::Mode;
 use crate::error::Error;
-use crate::run::{run_once, Report};
+use crate::run::{run_with, Report};
 use crate::state::State;
 
 /// Hours between contacts when the server never said (the original server's default).
@@ -104,7 +107,7 @@ pub fn run(cfg: &Config, offset: UtcOffset) -> Result<(), Error> {
         let now = OffsetDateTime::now_utc().to_offset(offset);
         let privileged = rustix::process::geteuid().is_root();
         let ctx = Context::live(privileged, now);
-        let result = run_once(cfg, &ctx);
+        let result = run_with(cfg, &ctx, Mode::UntilDone, Some(&*stop));
         let state = State::load(&cfg.state_dir).unwrap_or_default();
         wait = match result {
             Ok(report) => {

@@ -97,10 +97,18 @@ pub enum Error {
         url: String,
         /// The status code.
         status: u16,
-        /// PROLOG or INVENTORY.
+        /// PROLOG, INVENTORY or DOWNLOAD.
         query: &'static str,
         /// A more specific hint for well-known statuses.
         hint: &'static str,
+    },
+    /// A package file (info file or fragment) could not be fetched.
+    #[error("cannot fetch {url}: {detail}")]
+    Fetch {
+        /// The file's URL.
+        url: String,
+        /// HTTP status or transport error.
+        detail: String,
     },
     /// A 200 whose body is not an OCS reply.
     #[error("the server at {url} sent a reply to {query} that is not an OCS reply ({detail}); check that the URL points at the OCS agent endpoint (…/ocsinventory)")]

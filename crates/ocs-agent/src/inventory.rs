@@ -73,6 +73,8 @@ pub struct Extras {
     pub accountinfo: Vec<AccountEntry>,
     /// The previous DEVICEID, when it changed.
     pub old_deviceid: Option<String>,
+    /// The deployed packages' FILEIDs (`DOWNLOAD/HISTORY`), when talking to a server.
+    pub download_history: Option<Vec<String>>,
 }
 
 /// Writes the INVENTORY document, with `checksum` in HARDWARE.
@@ -105,6 +107,9 @@ pub fn to_xml(deviceid: &str, sections: &[Section], checksum: u64, extras: &Extr
     }
     if let Some(old) = &extras.old_deviceid {
         w.old_deviceid(old);
+    }
+    if let Some(history) = &extras.download_history {
+        w.download_history(history.iter().map(String::as_str));
     }
     w.finish()
 }
@@ -179,6 +184,7 @@ mod tests {
                 value: "LYON".into(),
             }],
             old_deviceid: Some("pc-2020-01-01-00-00-00".into()),
+            download_history: Some(vec!["1709631234".into()]),
         };
         let xml = to_xml("pc-2024-01-01-00-00-00", &sections, 513, &extras);
         let at = |needle: &str| xml.find(needle).unwrap();
@@ -189,6 +195,7 @@ mod tests {
         let req = parse_request(xml.as_bytes()).unwrap();
         let inv = ocs_proto::Inventory::from_request(&req).unwrap();
         assert_eq!(inv.checksum, Some(513));
+        assert_eq!(inv.download_history, Some(vec!["1709631234".into()]));
         assert_eq!(inv.accountinfo, Some(vec![("TAG".into(), "LYON".into())]));
         assert_eq!(inv.old_deviceid.as_deref(), Some("pc-2020-01-01-00-00-00"));
         assert_eq!(inv.hardware_text("NAME"), Some("pc"));

@@ -12,6 +12,7 @@ pub mod cli;
 pub mod collectors;
 pub mod config;
 pub mod daemon;
+pub mod download;
 pub mod error;
 pub mod inventory;
 pub mod netlink;

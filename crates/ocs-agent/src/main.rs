@@ -27,7 +27,7 @@ fn main() -> ExitCode {
     }
     let result = match cli.command {
         Some(Command::Daemon) => ocs_agent::daemon::run(&config, offset).map(|()| None),
-        None => {
+        Some(Command::Run) | None => {
             let now = OffsetDateTime::now_utc().to_offset(offset);
             let privileged = rustix::process::geteuid().is_root();
             let ctx = Context::live(privileged, now);

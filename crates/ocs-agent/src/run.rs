@@ -2,9 +2,15 @@
 //! (DEVICEID), ask the server (PROLOG), collect, and send the INVENTORY when told SEND, or
 //! write it to a file or standard output. The state is updated only with what the server
 //! acknowledged, so a failed send never makes the next CHECKSUM skip a change.
+//!
+//! When talking to a server, the run also deploys packages (`download`): the PROLOG reply's
+//! DOWNLOAD option is handled right after the PROLOG, the history goes into the inventory,
+//! and the downloads run last, for one period, or until nothing is pending with `--force`
+//! (the daemon always goes on until nothing is pending).
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::time::{Duration, Instant};
 
 use ocs_proto::codec::{encode_body, BodyEncoding};
@@ -13,6 +19,7 @@ use rand::Rng;
 
 use crate::collectors::{self, CollectOptions, Context, Section};
 use crate::config::Config;
+use crate::download::{self, Downloader, Mode};
 use crate::error::Error;
 use crate::inventory::{self, Extras};
 use crate::state::{AccountEntry, State};
@@ -164,8 +171,37 @@ fn save_state(cfg: &Config, state: &State, persist: bool, required: bool) -> Res
     }
 }
 
-/// One run with the given configuration on the given machine.
+/// One run with the given configuration on the given machine: downloads for one period,
+/// or until every pending package is done with `--force`.
 pub fn run_once(cfg: &Config, ctx: &Context) -> Result<Report, Error> {
+    let mode = if cfg.force {
+        Mode::UntilDone
+    } else {
+        Mode::OnePeriod
+    };
+    run_with(cfg, ctx, mode, None)
+}
+
+/// Runs the deployment work after a contact; its failures are logged, never the run's.
+fn deploy(downloader: Option<&mut Downloader<'_>>, mode: Mode) {
+    if let Some(d) = downloader {
+        if let Err(e) = d.work(mode) {
+            tracing::error!("package deployment: {e}");
+        }
+        for o in d.outcomes() {
+            tracing::info!(package = o.id, status = o.code, sent = o.sent, "package");
+        }
+    }
+}
+
+/// One run, with the download work going on as `mode` says and stopping early when `stop`
+/// is set (the daemon's signal flag).
+pub fn run_with(
+    cfg: &Config,
+    ctx: &Context,
+    mode: Mode,
+    stop: Option<&AtomicBool>,
+) -> Result<Report, Error> {
     let server_mode = cfg.server.is_some() && !cfg.stdout && cfg.local.is_none();
     if !server_mode && !cfg.stdout && cfg.local.is_none() && !cfg.xml {
         return Err(Error::Config(
@@ -217,14 +253,24 @@ pub fn run_once(cfg: &Config, ctx: &Context) -> Result<Report, Error> {
         std::thread::sleep(Duration::from_secs(secs));
     }
 
+    let mut downloader = None;
     if let Some(client) = client.as_ref().filter(|_| server_mode) {
         let reply = client.prolog(&deviceid)?;
         state.last_contact = Some(now);
         if reply.prolog_freq > 0 {
             state.prolog_freq = u32::try_from(reply.prolog_freq).ok();
         }
+        let mut d = Downloader::new(client, &deviceid, &cfg.state_dir);
+        if let Some(stop) = stop {
+            d = d.with_stop(stop);
+        }
+        if let Err(e) = d.prepare(download::config::from_reply(&reply)) {
+            tracing::error!("package deployment: {e}");
+        }
+        downloader = Some(d);
         if reply.response == PrologResponse::Stop && !cfg.force {
             save_state(cfg, &state, persist, true)?;
+            deploy(downloader.as_mut(), mode);
             return Ok(Report::Stopped {
                 url: client.url().to_owned(),
                 prolog_freq: reply.prolog_freq,
@@ -238,6 +284,7 @@ pub fn run_once(cfg: &Config, ctx: &Context) -> Result<Report, Error> {
     let extras = Extras {
         accountinfo: accountinfo(&state, cfg.tag.as_deref()),
         old_deviceid: state.old_deviceid.clone(),
+        download_history: downloader.as_ref().map(Downloader::history),
     };
     let xml = inventory::to_xml(&deviceid, &sections, checksum, &extras);
 
@@ -274,7 +321,14 @@ pub fn run_once(cfg: &Config, ctx: &Context) -> Result<Report, Error> {
     let Some(client) = client.as_ref() else {
         return Err(Error::Config("no server configured".into()));
     };
-    let reply = client.inventory(&xml)?;
+    let reply = match client.inventory(&xml) {
+        Ok(reply) => reply,
+        Err(e) => {
+            // The server took the PROLOG: packages it offered are deployed all the same.
+            deploy(downloader.as_mut(), mode);
+            return Err(e);
+        }
+    };
     let account_update = match reply {
         InventoryReply::AccountUpdate(entries) => {
             state.accountinfo = entries
@@ -290,6 +344,7 @@ pub fn run_once(cfg: &Config, ctx: &Context) -> Result<Report, Error> {
     state.old_deviceid = None;
     state.last_inventory = Some(now);
     save_state(cfg, &state, persist, true)?;
+    deploy(downloader.as_mut(), mode);
     sections.retain(|s| !s.rows.is_empty());
     Ok(Report::Sent {
         url: client.url().to_owned(),

@@ -2,9 +2,11 @@
 //! a compressed XML reply back. This module owns the HTTP client (ureq with rustls: no
 //! OpenSSL to install), TLS trust (`--ca`, else the system bundle, else Mozilla's roots),
 //! HTTP basic authentication, proxies, and turning every failure into one [`Error`] that
-//! says what to check. It knows nothing about inventories beyond their XML text.
+//! says what to check. It knows nothing about inventories beyond their XML text. It also
+//! fetches package files (info files and fragments) with the same trust settings, so the
+//! info file is verified against `--ca` exactly as the PROLOG is.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use ocs_proto::codec::{self, BodyEncoding, DecodeLimits};
@@ -121,6 +123,78 @@ impl Client {
     pub fn inventory(&self, xml: &str) -> Result<InventoryReply, Error> {
         let reply = self.exchange("INVENTORY", xml)?;
         parse_inventory_reply(&reply).map_err(|e| self.bad_reply("INVENTORY", e.to_string()))
+    }
+
+    /// Sends a `QUERY=DOWNLOAD` status report for one package. The server answers 200 with
+    /// an empty body, so only the status is checked.
+    pub fn download_report(
+        &self,
+        deviceid: &str,
+        package_id: &str,
+        status: &str,
+    ) -> Result<(), Error> {
+        let xml = ocs_proto::writer::download_report(deviceid, package_id, status);
+        if self.config.debug {
+            tracing::debug!(query = "DOWNLOAD", "sending:\n{xml}");
+        }
+        let body = codec::encode_body(xml.as_bytes(), BodyEncoding::Zlib);
+        let response = self.post(&body, None)?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            Ok(())
+        } else {
+            Err(Error::Http {
+                url: self.config.url.clone(),
+                status,
+                query: "DOWNLOAD",
+                hint: "",
+            })
+        }
+    }
+
+    /// GETs `url` into `dest`, at most `limit` bytes. The body goes to `dest` + `.part`
+    /// first and is renamed only once complete, so an interrupted transfer never leaves
+    /// a file that looks whole.
+    pub fn fetch_to_file(&self, url: &str, dest: &Path, limit: u64) -> Result<u64, Error> {
+        let fetch_err = |detail: String| Error::Fetch {
+            url: url.to_owned(),
+            detail,
+        };
+        let mut response = self
+            .agent
+            .get(url)
+            .header("Pragma", "no-cache")
+            .call()
+            .map_err(|e| match self.transport_error(e) {
+                Error::Tls { detail, .. } => Error::Tls {
+                    url: url.to_owned(),
+                    detail,
+                },
+                other => fetch_err(other.to_string()),
+            })?;
+        let status = response.status().as_u16();
+        if status != 200 {
+            return Err(fetch_err(format!("HTTP {status}")));
+        }
+        let mut part = dest.as_os_str().to_owned();
+        part.push(".part");
+        let part = PathBuf::from(part);
+        let write_err = |e: std::io::Error| Error::Write {
+            path: part.clone(),
+            source: e,
+        };
+        let mut file = std::fs::File::create(&part).map_err(write_err)?;
+        let mut reader = response.body_mut().with_config().limit(limit).reader();
+        let copied = std::io::copy(&mut reader, &mut file).map_err(|e| {
+            let _ = std::fs::remove_file(&part);
+            fetch_err(e.to_string())
+        })?;
+        file.sync_all().map_err(write_err)?;
+        std::fs::rename(&part, dest).map_err(|e| Error::Write {
+            path: dest.to_owned(),
+            source: e,
+        })?;
+        Ok(copied)
     }
 
     fn bad_reply(&self, query: &'static str, detail: String) -> Error {

@@ -1,5 +1,5 @@
-//! Request documents as an agent writes them: PROLOG, and INVENTORY with its sections,
-//! ACCOUNTINFO and OLD_DEVICEID. The shape is the Unix agent's (double-quoted declaration,
+//! Request documents as an agent writes them: PROLOG, INVENTORY with its sections,
+//! ACCOUNTINFO, OLD_DEVICEID and the package history, and the DOWNLOAD status report. The shape is the Unix agent's (double-quoted declaration,
 //! two-space indentation, one field per line) so that the original server, which parses with
 //! XML::Simple, reads our documents exactly as it reads the Perl agent's.
 //!
@@ -74,6 +74,22 @@ impl InventoryWriter {
         element(&mut self.out, 4, "OLD_DEVICEID", old);
     }
 
+    /// Writes `CONTENT/DOWNLOAD/HISTORY` with one `<PACKAGE ID="…"/>` per deployed package,
+    /// as the Unix agent does from its `history` file. An empty list is still written, as
+    /// the Unix agent writes it.
+    pub fn download_history<'a, I>(&mut self, ids: I)
+    where
+        I: IntoIterator<Item = &'a str>,
+    {
+        self.out.push_str("    <DOWNLOAD>\n      <HISTORY>\n");
+        for id in ids {
+            self.out.push_str("        <PACKAGE ID=\"");
+            escape_attribute_into(&mut self.out, id);
+            self.out.push_str("\" />\n");
+        }
+        self.out.push_str("      </HISTORY>\n    </DOWNLOAD>\n");
+    }
+
     /// Closes the document.
     pub fn finish(mut self) -> String {
         self.out.push_str("  </CONTENT>\n");
@@ -81,6 +97,32 @@ impl InventoryWriter {
         element(&mut self.out, 2, "QUERY", "INVENTORY");
         self.out.push_str("</REQUEST>\n");
         self.out
+    }
+}
+
+/// A `QUERY=DOWNLOAD` report of one package's status (`SUCCESS`, `ERR_BAD_DIGEST`, …), in
+/// the Unix agent's shape: one empty `REQUEST` element carrying everything as attributes.
+pub fn download_report(deviceid: &str, package_id: &str, status: &str) -> String {
+    let mut out = String::from(DECLARATION);
+    out.push_str("<REQUEST DEVICEID=\"");
+    escape_attribute_into(&mut out, deviceid);
+    out.push_str("\" ERR=\"");
+    escape_attribute_into(&mut out, status);
+    out.push_str("\" ID=\"");
+    escape_attribute_into(&mut out, package_id);
+    out.push_str("\" QUERY=\"DOWNLOAD\" />\n");
+    out
+}
+
+/// Escapes text for a double-quoted attribute value.
+fn escape_attribute_into(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("&quot;"),
+            '\t' => out.push_str("&#9;"),
+            '\n' => out.push_str("&#10;"),
+            c => escape_into(out, c.encode_utf8(&mut [0; 4])),
+        }
     }
 }
 
@@ -139,6 +181,7 @@ mod tests {
         );
         w.accountinfo("TAG", "PARIS");
         w.old_deviceid("old-2020-01-01-00-00-00");
+        w.download_history(["1709631234", "1709630000"]);
         let xml = w.finish();
         assert!(!xml.contains("<BIOS>"), "an empty row is not written");
         assert!(!xml.contains("<UUID>"), "an empty field is not written");
@@ -153,7 +196,42 @@ mod tests {
         assert_eq!(inv.column_texts("CPUS", "TYPE"), ["A & B <x>", "second"]);
         assert_eq!(inv.accountinfo, Some(vec![("TAG".into(), "PARIS".into())]));
         assert_eq!(inv.old_deviceid.as_deref(), Some("old-2020-01-01-00-00-00"));
+        assert_eq!(
+            inv.download_history,
+            Some(vec!["1709630000".into(), "1709631234".into()])
+        );
         let software = &inv.softwares.unwrap()[0];
         assert_eq!(software[0].as_text(), Some("badchars\u{7f}"));
+    }
+
+    #[test]
+    fn an_empty_history_is_still_written() {
+        let mut w = InventoryWriter::new("pc-2024-01-01-00-00-00");
+        w.row("HARDWARE", [("NAME", "pc")]);
+        w.download_history([]);
+        let xml = w.finish();
+        assert!(
+            xml.contains("    <DOWNLOAD>\n      <HISTORY>\n      </HISTORY>\n    </DOWNLOAD>\n")
+        );
+        // Blank elements read as absent, as XML::Simple folds them.
+        let req = parse_request(xml.as_bytes()).unwrap();
+        assert_eq!(
+            Inventory::from_request(&req).unwrap().download_history,
+            None
+        );
+    }
+
+    #[test]
+    fn download_reports_read_back() {
+        let xml = download_report("pc-2024-01-01-00-00-00", "1709631234", "ERR_BAD_DIGEST");
+        let req = parse_request(xml.as_bytes()).unwrap();
+        assert_eq!(req.query, Query::Download);
+        assert_eq!(req.deviceid.as_deref(), Some("pc-2024-01-01-00-00-00"));
+        let report = req.download_report().unwrap();
+        assert_eq!(report.package_id, "1709631234");
+        assert_eq!(report.status, "ERR_BAD_DIGEST");
+        let odd = download_report("pc-2024-01-01-00-00-00", "1", "A\"<&>");
+        let req = parse_request(odd.as_bytes()).unwrap();
+        assert_eq!(req.download_report().unwrap().status, "A\"<&>");
     }
 }

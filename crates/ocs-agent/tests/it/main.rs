@@ -1,7 +1,8 @@
 //! Integration tests of the `ocs-agent` binary: it inventories this machine into our real
 //! server (started from its binary, found through `OCS_SERVER_BIN` or next to ours) and the
 //! API shows every section it sent; HTTP, TLS and connection failures give one line and a
-//! non-zero exit; the daemon stops cleanly on SIGTERM and keeps its countdown.
+//! non-zero exit; the daemon stops cleanly on SIGTERM and keeps its countdown; packages are
+//! deployed from a local server (`download`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -12,6 +13,8 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use ocs_testkit::TestServer;
+
+mod download;
 
 fn agent() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ocs-agent"));
