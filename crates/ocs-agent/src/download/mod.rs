@@ -23,6 +23,7 @@ pub mod reports;
 pub mod schedule;
 pub mod store;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -70,6 +71,9 @@ pub struct Downloader<'a> {
     clock: fn() -> i64,
     outcomes: Vec<Outcome>,
     fetch_errors: u32,
+    /// Packages left for the next [`Downloader::work`] instead of being retried in a loop:
+    /// those whose result the server did not take, and those that could not be removed.
+    set_aside: HashSet<String>,
 }
 
 impl std::fmt::Debug for Downloader<'_> {
@@ -97,6 +101,7 @@ impl<'a> Downloader<'a> {
             clock: system_now,
             outcomes: Vec::new(),
             fetch_errors: 0,
+            set_aside: HashSet::new(),
         }
     }
 
@@ -156,6 +161,7 @@ impl<'a> Downloader<'a> {
     fn clean(&mut self, id: &str) {
         if let Err(e) = self.store.remove(id) {
             tracing::error!(package = id, "cannot remove the package directory: {e}");
+            self.set_aside.insert(id.to_owned());
             self.report(id, &Status::ErrClean.code());
         }
     }
@@ -209,6 +215,9 @@ impl<'a> Downloader<'a> {
     fn scan(&mut self, config: &DownloadConfig) -> Result<Vec<(Pending, InfoFile)>, Error> {
         let mut pending = Vec::new();
         for id in self.store.package_ids() {
+            if self.set_aside.contains(&id) {
+                continue;
+            }
             let Ok(bytes) = std::fs::read(self.store.info_path(&id)) else {
                 tracing::debug!(package = id, "no info file; removed");
                 self.clean(&id);
@@ -271,6 +280,7 @@ impl<'a> Downloader<'a> {
         if !config.on {
             return Ok(());
         }
+        self.set_aside.clear();
         self.store.ensure()?;
         let Some(_lock) = self.store.lock()? else {
             tracing::info!("another agent process is deploying packages; leaving it to it");
@@ -444,6 +454,146 @@ impl<'a> Downloader<'a> {
         }
         if self.report(id, code) {
             self.clean(id);
+        } else {
+            self.set_aside.insert(id.to_owned());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::TransportConfig;
+    use ocs_proto::info::{Action, DigestAlgorithm, DigestEncoding, Protocol};
+
+    /// A client for a port nothing listens on: every report fails at once, which is also
+    /// what these tests check (a result not acknowledged is kept and sent again).
+    fn offline() -> Client {
+        Client::new(TransportConfig {
+            url: "http://127.0.0.1:9/ocsinventory".into(),
+            timeout: Duration::from_secs(2),
+            verify_tls: true,
+            ..TransportConfig::default()
+        })
+        .unwrap()
+    }
+
+    fn info(id: &str, command: &str) -> InfoFile {
+        InfoFile {
+            id: id.into(),
+            priority: 0,
+            action: Action::Execute {
+                command: command.into(),
+            },
+            digest: String::new(),
+            protocol: Protocol::Http,
+            fragments: 0,
+            digest_algorithm: DigestAlgorithm::Md5,
+            digest_encoding: DigestEncoding::Hexa,
+            notify_user: false,
+            notify_text: String::new(),
+            notify_countdown: None,
+            notify_can_abort: false,
+            notify_can_delay: false,
+            need_done_action: false,
+            need_done_action_text: String::new(),
+            gardefou: "rien".into(),
+        }
+    }
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn fixed_now() -> i64 {
+        NOW
+    }
+
+    fn package(store: &Store, dir_id: &str, info: &InfoFile, since: i64) {
+        store.create_package(dir_id, since).unwrap();
+        std::fs::write(store.info_path(dir_id), info.to_xml()).unwrap();
+    }
+
+    fn codes(d: &Downloader<'_>) -> Vec<(String, String)> {
+        let mut v: Vec<_> = d
+            .outcomes()
+            .iter()
+            .map(|o| (o.id.clone(), o.code.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn bad_id_timeout_and_unreadable_info_are_reported_and_cleaned() {
+        let dir = tempfile::tempdir().unwrap();
+        let client = offline();
+        let mut d = Downloader::new(&client, "pc-2024-01-01-00-00-00", dir.path());
+        d.clock = fixed_now;
+        let config = DownloadConfig {
+            on: true,
+            frag_latency: 0,
+            cycle_latency: 0,
+            timeout_days: 2,
+            ..DownloadConfig::default()
+        };
+        d.store.ensure().unwrap();
+        d.store.save_config(&config).unwrap();
+        package(&d.store, "11", &info("12", "true"), NOW);
+        package(&d.store, "13", &info("13", "true"), NOW - 3 * 86_400);
+        d.store.create_package("14", NOW).unwrap();
+        std::fs::write(d.store.info_path("14"), "<html>").unwrap();
+        d.store.create_package("15", NOW).unwrap();
+        d.work(Mode::UntilDone).unwrap();
+        assert_eq!(
+            codes(&d),
+            [
+                ("11".to_owned(), "ERR_BAD_ID".to_owned()),
+                ("13".to_owned(), "ERR_TIMEOUT".to_owned()),
+                ("14".to_owned(), "ERR_DOWNLOAD_INFO".to_owned()),
+            ]
+        );
+        assert!(d.store.package_ids().is_empty(), "all cleaned, 15 silently");
+        assert!(d.outcomes().iter().all(|o| !o.sent));
+    }
+
+    #[test]
+    fn a_command_only_package_runs_once_and_its_result_waits_for_the_server() {
+        let dir = tempfile::tempdir().unwrap();
+        let count = dir.path().join("count");
+        let client = offline();
+        let mut d = Downloader::new(&client, "pc-2024-01-01-00-00-00", dir.path());
+        d.clock = fixed_now;
+        d.store.ensure().unwrap();
+        let config = DownloadConfig {
+            on: true,
+            frag_latency: 0,
+            cycle_latency: 0,
+            ..DownloadConfig::default()
+        };
+        d.store.save_config(&config).unwrap();
+        let command = format!("echo ran >> {}", count.display());
+        package(&d.store, "21", &info("21", &command), NOW);
+        d.work(Mode::UntilDone).unwrap();
+        d.work(Mode::OnePeriod).unwrap();
+        assert_eq!(std::fs::read_to_string(&count).unwrap(), "ran\n");
+        assert_eq!(d.store.history(), ["21"]);
+        assert_eq!(d.store.done("21").as_deref(), Some("SUCCESS"));
+        assert_eq!(
+            codes(&d),
+            [
+                ("21".to_owned(), "SUCCESS".to_owned()),
+                ("21".to_owned(), "SUCCESS".to_owned()),
+            ],
+            "sent again while the server has not acknowledged it"
+        );
+
+        // Off: nothing is done.
+        d.store
+            .save_config(&DownloadConfig {
+                on: false,
+                ..config
+            })
+            .unwrap();
+        d.work(Mode::UntilDone).unwrap();
+        assert_eq!(d.outcomes().len(), 2);
     }
 }
