@@ -125,8 +125,9 @@ impl Client {
         parse_inventory_reply(&reply).map_err(|e| self.bad_reply("INVENTORY", e.to_string()))
     }
 
-    /// Sends a `QUERY=DOWNLOAD` status report for one package. The server answers 200 with
-    /// an empty body, so only the status is checked.
+    /// Sends a `QUERY=DOWNLOAD` status report for one package, with the same authentication
+    /// as every other POST. The server answers 200 with an empty body, so only the status is
+    /// checked.
     pub fn download_report(
         &self,
         deviceid: &str,
@@ -134,22 +135,7 @@ impl Client {
         status: &str,
     ) -> Result<(), Error> {
         let xml = ocs_proto::writer::download_report(deviceid, package_id, status);
-        if self.config.debug {
-            tracing::debug!(query = "DOWNLOAD", "sending:\n{xml}");
-        }
-        let body = codec::encode_body(xml.as_bytes(), BodyEncoding::Zlib);
-        let response = self.post(&body, None)?;
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            Ok(())
-        } else {
-            Err(Error::Http {
-                url: self.config.url.clone(),
-                status,
-                query: "DOWNLOAD",
-                hint: "",
-            })
-        }
+        self.send("DOWNLOAD", &xml).map(|_| ())
     }
 
     /// GETs `url` into `dest`, at most `limit` bytes. The body goes to `dest` + `.part`
@@ -207,6 +193,38 @@ impl Client {
 
     /// POSTs one document and returns the decoded reply XML.
     fn exchange(&self, query: &'static str, xml: &str) -> Result<Vec<u8>, Error> {
+        let mut response = self.send(query, xml)?;
+        let raw = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_REPLY as u64)
+            .read_to_vec()
+            .map_err(|e| self.transport_error(e))?;
+        let decoded = codec::decode_body(
+            &raw,
+            DecodeLimits {
+                max_inflated_bytes: MAX_REPLY,
+                try_others: true,
+            },
+        )
+        .map_err(|e| self.bad_reply(query, e.to_string()))?;
+        if self.config.debug {
+            tracing::debug!(
+                query,
+                "received:\n{}",
+                String::from_utf8_lossy(&decoded.xml)
+            );
+        }
+        Ok(decoded.xml)
+    }
+
+    /// POSTs one document (answering an authentication challenge) and checks the status;
+    /// the body is left to the caller.
+    fn send(
+        &self,
+        query: &'static str,
+        xml: &str,
+    ) -> Result<ureq::http::Response<ureq::Body>, Error> {
         if self.config.debug {
             tracing::debug!(query, "sending:\n{xml}");
         }
@@ -269,28 +287,7 @@ impl Client {
                 },
             });
         }
-        let raw = response
-            .body_mut()
-            .with_config()
-            .limit(MAX_REPLY as u64)
-            .read_to_vec()
-            .map_err(|e| self.transport_error(e))?;
-        let decoded = codec::decode_body(
-            &raw,
-            DecodeLimits {
-                max_inflated_bytes: MAX_REPLY,
-                try_others: true,
-            },
-        )
-        .map_err(|e| self.bad_reply(query, e.to_string()))?;
-        if self.config.debug {
-            tracing::debug!(
-                query,
-                "received:\n{}",
-                String::from_utf8_lossy(&decoded.xml)
-            );
-        }
-        Ok(decoded.xml)
+        Ok(response)
     }
 
     fn post(
