@@ -13,7 +13,7 @@ use clap::{Parser, Subcommand};
     name = "ocs-agent",
     version,
     about = "OCS Inventory NG agent for Linux: inventories this machine and sends it to an OCS server, or writes it to a file.",
-    after_help = "Without a subcommand, runs once: PROLOG, then INVENTORY when the server asks for it (or with --force).\nWith --local, --stdout or --xml alone, writes the inventory instead of (or as well as) sending it."
+    after_help = "Without a subcommand (or with `run`), runs once: PROLOG, then INVENTORY when the server asks for it (or with --force), then deploys the packages the server offers (one period; with --force, until none is pending).\nWith --local, --stdout or --xml alone, writes the inventory instead of (or as well as) sending it."
 )]
 pub struct Cli {
     /// What to do (default: one run).
@@ -55,7 +55,8 @@ pub struct Options {
     /// Print the inventory XML on standard output; no server is contacted.
     #[arg(long, global = true)]
     pub stdout: bool,
-    /// Send the inventory even if the server says STOP.
+    /// Send the inventory even if the server says STOP, and deploy every pending package
+    /// before returning (instead of one download period).
     #[arg(short = 'f', long, global = true)]
     pub force: bool,
     /// TAG to send (the server keeps its own value for known machines unless it accepts
