@@ -136,7 +136,9 @@ impl Store {
         };
         let mut tx = self.begin().await?;
         tx.drop_affectation_rows(&fileid, ids).await?;
-        let added = tx.insert_affectation_rows(ids, "DOWNLOAD", activation, None).await?;
+        let added = tx
+            .insert_affectation_rows(ids, "DOWNLOAD", activation, None)
+            .await?;
         if how.forced {
             tx.insert_affectation_rows(ids, "DOWNLOAD_FORCE", activation, Some("1"))
                 .await?;

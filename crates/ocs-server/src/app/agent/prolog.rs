@@ -7,8 +7,8 @@ use ocs_storage::{DeviceSetting, HostState};
 
 use crate::app::agent::contacts::{self, Contact};
 use crate::app::agent::useragents;
-use crate::app::deployment::offer;
 use crate::app::agent::AgentMeta;
+use crate::app::deployment::offer;
 use crate::app::groups;
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};

@@ -58,7 +58,10 @@ async fn activation_package(
         .await?
         .ok_or_else(|| AppError::NotFound(format!("activation {} not found", activation.0)))?;
     if state.store.find_package(&a.fileid).await?.is_none() {
-        return Err(AppError::NotFound(format!("package {} not found", a.fileid)));
+        return Err(AppError::NotFound(format!(
+            "package {} not found",
+            a.fileid
+        )));
     }
     Ok(a.fileid)
 }

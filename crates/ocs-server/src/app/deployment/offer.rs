@@ -50,12 +50,7 @@ pub fn offers(read: &PrologPackages, trace_events: bool) -> Offers {
             if own.contains(&g.activation.0) {
                 continue;
             }
-            if out
-                .writes
-                .traces
-                .iter()
-                .all(|(a, _)| *a != g.activation)
-            {
+            if out.writes.traces.iter().all(|(a, _)| *a != g.activation) {
                 out.writes.traces.push((g.activation, g.forced));
             }
         }
