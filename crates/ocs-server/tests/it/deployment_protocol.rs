@@ -276,3 +276,44 @@ async fn redistribution_location_is_substituted_from_the_server_row() {
     assert_eq!(p["1709631800"]["PACK_LOC"], "10.9.8.7:8081/relay");
     assert_eq!(p["1709631800"]["INFO_LOC"], "main.example/download");
 }
+
+#[tokio::test]
+async fn status_api_counts_and_search_criterion_lists_them() {
+    let (s, db, id) = fleet().await;
+    assert_eq!(
+        s.send(&inventory_xml(RELAY, &hardware("other", "10.9.8.7")))
+            .await
+            .status,
+        200
+    );
+    let other = host_id(&s, RELAY).await;
+    let act = package(&db, "1709631900", None).await;
+    db.affect_computers(act[0], &[id, other], &Affectation::default())
+        .await
+        .unwrap();
+    report(&s, "1709631900", "ERR_BAD_DIGEST").await;
+    let token = s.token();
+    let (code, body) = s.api("/api/v1/packages/1709631900/status", &token).await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["total"], 2);
+    assert_eq!(body["statuses"][0]["status"], "WAITING");
+    assert_eq!(body["statuses"][1]["status"], "ERR_BAD_DIGEST");
+    assert_eq!(body["statuses"][1]["search"], "1709631900:ERR_BAD_DIGEST");
+    let (code, _) = s.api("/api/v1/packages/1709631999/status", &token).await;
+    assert_eq!(code, 404);
+    let (code, _) = s.api("/api/v1/packages/x'/status", &token).await;
+    assert_eq!(code, 400);
+    // The search criterion, through a dynamic group made from it.
+    let out = s
+        .cli(&[
+            "groups",
+            "create",
+            "failed",
+            "--criteria",
+            "f0=deployment&o0=equal&v0=1709631900:ERR_*",
+        ])
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("with 1 members"), "{stderr}");
+}
