@@ -2,6 +2,8 @@
 //! `computers`, `groups`.
 
 mod groups_cli;
+// WIRE: the `package` command (packages helper) runs `affect` and `status` from here.
+pub mod package_affect_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -122,6 +122,8 @@ enum Target {
     Software,
     /// A per-device setting's integer value.
     Setting(&'static str),
+    /// Some package affected to the computer, as `FILEID:STATUS` (`WAITING` for NULL).
+    Deployment,
 }
 
 /// A search field of the multi-criteria search.
@@ -200,6 +202,11 @@ pub static SEARCH_FIELDS: &[SearchField] = &[
         key: "ipdiscover",
         kind: ValueKind::Integer,
         target: Target::Setting("IPDISCOVER"),
+    },
+    SearchField {
+        key: "deployment",
+        kind: ValueKind::Text,
+        target: Target::Deployment,
     },
 ];
 
@@ -361,6 +368,13 @@ fn condition(c: &Criterion, binds: &mut Binds) -> String {
                 Target::Setting(name) => Scope::Single(format!(
                     "(SELECT d.ivalue FROM devices d WHERE d.hardware_id = h.id AND d.name = '{name}')"
                 )),
+                Target::Deployment => Scope::Exists {
+                    from: "devices x JOIN download_enable xe ON xe.id = x.ivalue \
+                           WHERE x.hardware_id = h.id AND x.name = 'DOWNLOAD' AND"
+                        .to_owned(),
+                    expr: "xe.fileid || ':' || COALESCE(x.tvalue, 'WAITING')".to_owned(),
+                    close: "",
+                },
             },
         ),
         // The ID is a parsed integer, not request text.

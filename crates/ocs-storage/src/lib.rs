@@ -47,7 +47,10 @@ pub use computers::{
 };
 pub use deletion::{DeletedHost, DeletedRecord, Deletion, InactiveHost, DELETE_CHUNK};
 pub use deployment::activations::NewActivation;
+pub use deployment::affect::{Affectation, ComputerAffectation, GroupAffectation};
 pub use deployment::log::DeploymentLogEntry;
+pub use deployment::prolog::{DeviceOffer, OfferWrites, OfferedActivation, PrologPackages};
+pub use deployment::status::Validation;
 pub use deployment::{
     ActivationId, ActivationRecord, PackageRecord, PackageSummary, RedistributionGroupId,
 };

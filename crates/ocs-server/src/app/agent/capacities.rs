@@ -104,7 +104,7 @@ pub async fn snmp(
 }
 
 /// The original stamps status changes with a human-readable local time.
-fn local_time_text(now: i64) -> String {
+pub(crate) fn local_time_text(now: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp(now)
         .ok()
         .and_then(|t| {

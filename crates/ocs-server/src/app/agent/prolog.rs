@@ -8,6 +8,7 @@ use ocs_storage::{DeviceSetting, HostState};
 use crate::app::agent::contacts::{self, Contact};
 use crate::app::agent::useragents;
 use crate::app::agent::AgentMeta;
+use crate::app::deployment::offer;
 use crate::app::groups;
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};
@@ -45,6 +46,7 @@ pub async fn prolog(
     };
     let mut decision = decide(options.int("FREQUENCY"), host.as_ref(), &settings, now);
     let mut blocks = Vec::new();
+    let mut offered = None;
     if decision != Decision::Break {
         if let Some(block) = registry_option(state, options).await? {
             blocks.push(block);
@@ -54,7 +56,13 @@ pub async fn prolog(
             decision = Decision::Send;
             blocks.push(block);
         }
-        blocks.push(download_option(options, &settings));
+        let mut download = download_option(options, &settings);
+        if let Some(h) = &host {
+            let writes =
+                offer::add_packages(state, options, h.id, &settings, &mut download).await?;
+            offered = Some((h.id, writes));
+        }
+        blocks.push(download);
     }
     let contact = Contact {
         deviceid: deviceid.to_owned(),
@@ -81,6 +89,9 @@ pub async fn prolog(
         inventory_on_startup: setting_or(&settings, "INVENTORY_ON_STARTUP", options),
         options: blocks,
     };
+    if let Some((id, writes)) = offered {
+        offer::record(state, id, writes);
+    }
     let detail = format!(
         "{decision:?}{}",
         if host.is_none() { " (new device)" } else { "" }
