@@ -2,6 +2,7 @@
 //! with the write scope.
 
 mod groups_api;
+mod packages_api;
 
 use std::collections::HashMap;
 
@@ -32,6 +33,7 @@ pub fn router() -> Router<AppState> {
                 .patch(computer_patch),
         )
         .merge(groups_api::router())
+        .merge(packages_api::router())
 }
 
 /// One computer in a list.

@@ -152,3 +152,67 @@ impl Store {
         Ok(gone)
     }
 }
+
+/// A redistribution group as activating a package for it needs it: its fragments location
+/// and its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedistributionTargets {
+    /// `pack_url` of the group (`$IP$` / `$NAME$` kept).
+    pub pack_url: String,
+    /// Members: (computer, name, IP address).
+    pub servers: Vec<(HostId, String, String)>,
+}
+
+impl Store {
+    /// A redistribution group's fragments location and members (by name), if it exists.
+    pub async fn redistribution_targets(
+        &self,
+        group: RedistributionGroupId,
+    ) -> Result<Option<RedistributionTargets>> {
+        let pack_url: Option<String> =
+            sqlx::query_scalar("SELECT pack_url FROM redistribution_groups WHERE id = $1")
+                .bind(group.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(pack_url) = pack_url else {
+            return Ok(None);
+        };
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT h.id, h.name, h.ipaddr FROM download_servers s JOIN hardware h ON h.id = s.hardware_id \
+             WHERE s.group_id = $1 ORDER BY h.name, h.id",
+        )
+        .bind(group.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(RedistributionTargets {
+            pack_url,
+            servers: rows
+                .into_iter()
+                .map(|(id, name, ip)| (HostId(id), name.unwrap_or_default(), ip.unwrap_or_default()))
+                .collect(),
+        }))
+    }
+
+    /// Every activation of every package, with its package, for pickers (one statement).
+    pub async fn list_activations(&self) -> Result<Vec<ActivationRecord>> {
+        let rows: Vec<ActivationRow> = sqlx::query_as(&format!(
+            "SELECT {ACTIVATION_COLUMNS} FROM download_enable e \
+             JOIN download_available p ON p.fileid = e.fileid AND p.deleted = 0 ORDER BY e.fileid DESC, e.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(record).collect())
+    }
+
+    /// Whether a package has at least one activation (what decides that its files are served).
+    pub async fn is_activated(&self, fileid: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM download_enable e JOIN download_available p ON p.fileid = e.fileid \
+             WHERE e.fileid = $1 AND p.deleted = 0",
+        )
+        .bind(fileid)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+}
