@@ -180,9 +180,7 @@ pub async fn run(state: &AppState, command: PackageCommand) -> anyhow::Result<Ex
                     )
                     .await
                 }
-                None => {
-                    build::build::<ReaderSource<tokio::fs::File>>(state, &by, &s, None).await
-                }
+                None => build::build::<ReaderSource<tokio::fs::File>>(state, &by, &s, None).await,
             }
             .map_err(failed)?;
             println!("{fileid}");

@@ -184,7 +184,10 @@ async fn download_get(
     ) {
         if m <= since {
             let mut r = StatusCode::NOT_MODIFIED.into_response();
-            if let Some(lm) = last_modified.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+            if let Some(lm) = last_modified
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
                 r.headers_mut().insert(header::LAST_MODIFIED, lm);
             }
             return r;
@@ -251,7 +254,10 @@ mod tests {
         assert_eq!(parse_range(Some("bytes=90-500"), 100), part(90, 99));
         assert_eq!(parse_range(Some("bytes=-10"), 100), part(90, 99));
         assert_eq!(parse_range(Some("bytes=-500"), 100), part(0, 99));
-        assert_eq!(parse_range(Some("bytes=100-"), 100), RangeAsk::Unsatisfiable);
+        assert_eq!(
+            parse_range(Some("bytes=100-"), 100),
+            RangeAsk::Unsatisfiable
+        );
         assert_eq!(parse_range(Some("bytes=-0"), 100), RangeAsk::Unsatisfiable);
         assert_eq!(parse_range(Some("bytes=0-1,5-6"), 100), RangeAsk::Whole);
         assert_eq!(parse_range(Some("bytes=9-1"), 100), RangeAsk::Whole);

@@ -188,7 +188,9 @@ impl Store {
             pack_url,
             servers: rows
                 .into_iter()
-                .map(|(id, name, ip)| (HostId(id), name.unwrap_or_default(), ip.unwrap_or_default()))
+                .map(|(id, name, ip)| {
+                    (HostId(id), name.unwrap_or_default(), ip.unwrap_or_default())
+                })
                 .collect(),
         }))
     }
@@ -214,5 +216,110 @@ impl Store {
         .fetch_one(&self.pool)
         .await?;
         Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deployment::PackageRecord;
+    use crate::test_support::store;
+
+    fn package(fileid: &str) -> PackageRecord {
+        PackageRecord {
+            fileid: fileid.into(),
+            name: "p".into(),
+            description: String::new(),
+            os: "LINUX".into(),
+            action: "EXECUTE".into(),
+            action_param: "true".into(),
+            priority: 5,
+            fragments: 0,
+            size: 0,
+            digest: String::new(),
+            created_at: 1,
+            created_by: "cli".into(),
+        }
+    }
+
+    async fn exec(store: &Store, sql: &str) {
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query(sql).execute(tx.conn()).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn redistribution_targets_and_activation_state() {
+        let (store, _dir) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        let a = tx.insert_host("pc-a-2024").await.unwrap();
+        let b = tx.insert_host("pc-b-2024").await.unwrap();
+        tx.commit().await.unwrap();
+        exec(
+            &store,
+            &format!(
+                "UPDATE hardware SET name = 'srv-b', ipaddr = '10.0.0.2' WHERE id = {}",
+                b.0
+            ),
+        )
+        .await;
+        exec(
+            &store,
+            &format!(
+                "UPDATE hardware SET name = 'srv-a', ipaddr = '10.0.0.1' WHERE id = {}",
+                a.0
+            ),
+        )
+        .await;
+        exec(&store, "INSERT INTO redistribution_groups (name, pack_url, created_at) VALUES ('site', '$IP$:8080/pkg', 5)").await;
+        let gid = RedistributionGroupId(1);
+        exec(
+            &store,
+            &format!(
+                "INSERT INTO download_servers (group_id, hardware_id) VALUES (1, {}), (1, {})",
+                a.0, b.0
+            ),
+        )
+        .await;
+
+        let t = store.redistribution_targets(gid).await.unwrap().unwrap();
+        assert_eq!(t.pack_url, "$IP$:8080/pkg");
+        assert_eq!(
+            t.servers,
+            vec![
+                (a, "srv-a".into(), "10.0.0.1".into()),
+                (b, "srv-b".into(), "10.0.0.2".into())
+            ]
+        );
+        assert!(store
+            .redistribution_targets(RedistributionGroupId(99))
+            .await
+            .unwrap()
+            .is_none());
+
+        store.insert_package(&package("1700000000")).await.unwrap();
+        assert!(!store.is_activated("1700000000").await.unwrap());
+        let new: Vec<NewActivation> = t
+            .servers
+            .iter()
+            .map(|(h, _, _)| NewActivation {
+                fileid: "1700000000".into(),
+                info_loc: "main/download".into(),
+                pack_loc: t.pack_url.clone(),
+                server: Some((*h, gid)),
+                activated_by: "admin".into(),
+            })
+            .collect();
+        let ids = store.insert_activations(&new, 7).await.unwrap();
+        assert!(store.is_activated("1700000000").await.unwrap());
+        let all = store.list_activations().await.unwrap();
+        assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+        assert_eq!(all[0].group_id, Some(gid));
+        assert_eq!(
+            store.delete_activations("1700000000", &[]).await.unwrap(),
+            2
+        );
+        assert!(!store.is_activated("1700000000").await.unwrap());
+        assert!(!store.is_activated("1800000000").await.unwrap());
     }
 }

@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use ocs_proto::info::{InfoFile, Protocol};
 use ocs_storage::deployment::activations::NewActivation;
-use ocs_storage::deployment::{ActivationId, ActivationRecord, PackageRecord, RedistributionGroupId};
+use ocs_storage::deployment::{
+    ActivationId, ActivationRecord, PackageRecord, RedistributionGroupId,
+};
 
 use super::build::{log, write_synced, Deployer};
 use crate::app::{AppError, AppState};
@@ -75,10 +77,9 @@ pub fn parse_location(what: &str, url: &str) -> Result<Location, AppError> {
             format!("{what} is longer than {MAX_LOCATION_CHARS} characters"),
         ));
     }
-    if loc
-        .chars()
-        .any(|c| c.is_control() || c.is_whitespace() || matches!(c, '"' | '<' | '>' | '\\' | '?' | '#'))
-    {
+    if loc.chars().any(|c| {
+        c.is_control() || c.is_whitespace() || matches!(c, '"' | '<' | '>' | '\\' | '?' | '#')
+    }) {
         return Err(AppError::bad_request(
             "E_ACTIVATE_URL",
             format!("{what} {url:?} holds characters a location cannot have"),
@@ -209,7 +210,11 @@ fn check_one(agent: &ureq::Agent, url: &str, fileid: &str) -> Result<(), String>
 }
 
 /// Fetches every URL; returns those that failed with why.
-async fn check_all(config: &Config, urls: Vec<String>, fileid: &str) -> Result<Vec<(String, String)>, AppError> {
+async fn check_all(
+    config: &Config,
+    urls: Vec<String>,
+    fileid: &str,
+) -> Result<Vec<(String, String)>, AppError> {
     let agent = client(config)?;
     let fileid = fileid.to_owned();
     tokio::task::spawn_blocking(move || {
@@ -296,7 +301,11 @@ pub async fn activate(
                     server: Some((*host_id, group)),
                     activated_by: by.label().to_owned(),
                 });
-                urls.push(info_url(proto, &substitute(&pack_url.loc, name, ip), fileid));
+                urls.push(info_url(
+                    proto,
+                    &substitute(&pack_url.loc, name, ip),
+                    fileid,
+                ));
             }
         }
     }
@@ -318,18 +327,34 @@ pub async fn activate(
     };
     if !failed.is_empty() {
         state.store.delete_activations(fileid, &ids).await?;
-        let list: Vec<String> = failed.iter().map(|(u, why)| format!("{u} ({why})")).collect();
+        let list: Vec<String> = failed
+            .iter()
+            .map(|(u, why)| format!("{u} ({why})"))
+            .collect();
         return Err(AppError::bad_request(
             "E_ACTIVATE_CHECK",
-            format!("the info file could not be fetched from: {}", list.join(", ")),
+            format!(
+                "the info file could not be fetched from: {}",
+                list.join(", ")
+            ),
         ));
     }
     let detail = match req.redistribution_group {
         None => format!("info {} fragments {}", info.loc, pack.loc),
-        Some(g) => format!("info {} redistribution group {} ({} servers)", info.loc, g.0, ids.len()),
+        Some(g) => format!(
+            "info {} redistribution group {} ({} servers)",
+            info.loc,
+            g.0,
+            ids.len()
+        ),
     };
     log(state, by, "activate", fileid, detail).await;
-    tracing::info!(fileid, by = by.label(), activations = ids.len(), "package activated");
+    tracing::info!(
+        fileid,
+        by = by.label(),
+        activations = ids.len(),
+        "package activated"
+    );
     Ok(ids)
 }
 
@@ -356,7 +381,12 @@ async fn settle_protocol(
     if wanted == info.protocol {
         return Ok(wanted);
     }
-    if !state.store.activations_of(&package.fileid).await?.is_empty() {
+    if !state
+        .store
+        .activations_of(&package.fileid)
+        .await?
+        .is_empty()
+    {
         return Err(AppError::bad_request(
             "E_ACTIVATE_PROTO",
             format!(
@@ -388,7 +418,14 @@ pub async fn deactivate(
             "package {fileid} has no such activation"
         )));
     }
-    log(state, by, "deactivate", fileid, format!("{gone} activations")).await;
+    log(
+        state,
+        by,
+        "deactivate",
+        fileid,
+        format!("{gone} activations"),
+    )
+    .await;
     Ok(gone)
 }
 
@@ -426,8 +463,18 @@ mod tests {
             })
         );
         let l = parse_location("info", "srv/download").ok();
-        assert_eq!(l.map(|l| (l.scheme, l.loc)), Some((None, "srv/download".into())));
-        for bad in ["ftp://x/y", "https://", "/download", "a b/c", "x/\"y", "x?y"] {
+        assert_eq!(
+            l.map(|l| (l.scheme, l.loc)),
+            Some((None, "srv/download".into()))
+        );
+        for bad in [
+            "ftp://x/y",
+            "https://",
+            "/download",
+            "a b/c",
+            "x/\"y",
+            "x?y",
+        ] {
             assert!(parse_location("info", bad).is_err(), "{bad}");
         }
     }
@@ -444,7 +491,10 @@ mod tests {
         assert_eq!(pack, "[::1]:9000/download");
         config.tls_listen = Some("0.0.0.0:443".parse().unwrap());
         let (info, pack) = default_locations(&config, Some("ocs.lan"));
-        assert_eq!((info.as_str(), pack.as_str()), ("ocs.lan/download", "ocs.lan/download"));
+        assert_eq!(
+            (info.as_str(), pack.as_str()),
+            ("ocs.lan/download", "ocs.lan/download")
+        );
     }
 
     #[test]
@@ -454,7 +504,11 @@ mod tests {
             "https://srv:8443/download/1700000000/info"
         );
         assert_eq!(
-            info_url(Protocol::Http, &substitute("$IP$:8080/pkg/$NAME$", "pc1", "10.0.0.5"), "1"),
+            info_url(
+                Protocol::Http,
+                &substitute("$IP$:8080/pkg/$NAME$", "pc1", "10.0.0.5"),
+                "1"
+            ),
             "http://10.0.0.5:8080/pkg/pc1/1/info"
         );
     }

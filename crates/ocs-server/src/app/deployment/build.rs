@@ -350,7 +350,10 @@ pub fn check_spec(spec: &PackageSpec, has_archive: bool) -> Result<(), AppError>
             format!("priority {} is not between 0 and 10", spec.priority),
         ));
     }
-    if spec.notify_countdown.is_some_and(|c| c > MAX_COUNTDOWN_SECS) {
+    if spec
+        .notify_countdown
+        .is_some_and(|c| c > MAX_COUNTDOWN_SECS)
+    {
         return Err(bad(
             "E_PACKAGE_NOTIFY",
             format!("the countdown is longer than {MAX_COUNTDOWN_SECS} seconds"),
@@ -488,21 +491,16 @@ async fn reserve(state: &AppState, dir: &Path, now: i64) -> Result<(String, DirG
     for _ in 0..10_000 {
         let fileid = t.to_string();
         t += 1;
-        if tokio::fs::try_exists(dir.join(&fileid)).await.unwrap_or(true)
+        if tokio::fs::try_exists(dir.join(&fileid))
+            .await
+            .unwrap_or(true)
             || state.store.find_package(&fileid).await?.is_some()
         {
             continue;
         }
         let work = dir.join(format!(".build-{fileid}"));
         match tokio::fs::create_dir(&work).await {
-            Ok(()) => {
-                return Ok((
-                    fileid,
-                    DirGuard {
-                        path: Some(work),
-                    },
-                ))
-            }
+            Ok(()) => return Ok((fileid, DirGuard { path: Some(work) })),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(io_error("cannot create", &work, e)),
         }
@@ -959,18 +957,30 @@ mod tests {
         assert_eq!(info.digest, digest);
         let row = state.store.find_package(&fileid).await.unwrap().unwrap();
         assert_eq!(
-            (row.size, row.fragments, row.digest.as_str(), row.os.as_str()),
+            (
+                row.size,
+                row.fragments,
+                row.digest.as_str(),
+                row.os.as_str()
+            ),
             (data.len() as i64, 3, digest.as_str(), "LINUX")
         );
         let log = state.store.deployment_log(&fileid, 10).await.unwrap();
         assert_eq!(
-            log.iter().map(|e| (e.actor.as_str(), e.action.as_str())).collect::<Vec<_>>(),
+            log.iter()
+                .map(|e| (e.actor.as_str(), e.action.as_str()))
+                .collect::<Vec<_>>(),
             vec![("cli", "build")]
         );
         // The same second again: the next free one.
-        let second = build(&state, &Deployer::cli(), &spec, archive(vec![Ok(data.clone())]))
-            .await
-            .unwrap();
+        let second = build(
+            &state,
+            &Deployer::cli(),
+            &spec,
+            archive(vec![Ok(data.clone())]),
+        )
+        .await
+        .unwrap();
         assert_eq!(second, "1700000001");
         // A command without a file.
         let third = build::<Chunks>(&state, &Deployer::cli(), &spec, None)
@@ -999,7 +1009,11 @@ mod tests {
             // Not an archive.
             vec![Ok(b"#!/bin/sh\n".to_vec())],
         ];
-        for (chunks, code) in cases.into_iter().zip(["E_PACKAGE_UPLOAD", "E_PACKAGE_TOO_LARGE", "E_PACKAGE_ARCHIVE"]) {
+        for (chunks, code) in cases.into_iter().zip([
+            "E_PACKAGE_UPLOAD",
+            "E_PACKAGE_TOO_LARGE",
+            "E_PACKAGE_ARCHIVE",
+        ]) {
             let e = build(&state, &Deployer::cli(), &spec, archive(chunks))
                 .await
                 .unwrap_err();
@@ -1016,9 +1030,10 @@ mod tests {
                 std::future::pending().await
             }
         }
+        let by = Deployer::cli();
         let fut = build(
             &state,
-            &Deployer::cli(),
+            &by,
             &spec,
             Some(Archive {
                 file_name: "p.zip".into(),

@@ -104,7 +104,10 @@ mod tests {
         let ids = vec!["1700000000".to_owned(), "../x".to_owned()];
         let r = export_blocking(src.path(), dst.path(), &ids).map_err(|e| e.to_string())?;
         assert_eq!((r.packages, r.written, r.kept), (1, 2, 0));
-        assert_eq!(std::fs::read(dst.path().join("1700000000/1700000000-1"))?, b"abc");
+        assert_eq!(
+            std::fs::read(dst.path().join("1700000000/1700000000-1"))?,
+            b"abc"
+        );
         assert!(!dst.path().join("1700000000/stray").exists());
         let r = export_blocking(src.path(), dst.path(), &ids).map_err(|e| e.to_string())?;
         assert_eq!((r.written, r.kept), (0, 2));

@@ -47,8 +47,7 @@ pub fn parse_file_name(fileid: &str, name: &str) -> Option<PackageFile> {
         return Some(PackageFile::Info);
     }
     let n = name.strip_prefix(fileid)?.strip_prefix('-')?;
-    if n.is_empty() || n.len() > 6 || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0')
-    {
+    if n.is_empty() || n.len() > 6 || !n.bytes().all(|b| b.is_ascii_digit()) || n.starts_with('0') {
         return None;
     }
     n.parse().ok().map(PackageFile::Fragment)
@@ -106,7 +105,10 @@ mod tests {
 
     #[test]
     fn names_checked() {
-        assert_eq!(parse_file_name("1700000000", "info"), Some(PackageFile::Info));
+        assert_eq!(
+            parse_file_name("1700000000", "info"),
+            Some(PackageFile::Info)
+        );
         assert_eq!(
             parse_file_name("1700000000", "1700000000-12"),
             Some(PackageFile::Fragment(12))

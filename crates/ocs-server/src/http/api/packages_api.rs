@@ -4,8 +4,8 @@
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::handler::Handler;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -215,8 +215,7 @@ async fn activate_post(
         async {
             let caller = authenticate(&state, auth_header(&headers)).await?;
             let writer = require_write(&caller)?;
-            let bytes = body
-                .map_err(|e| AppError::bad_request("E_BAD_BODY", e.body_text()))?;
+            let bytes = body.map_err(|e| AppError::bad_request("E_BAD_BODY", e.body_text()))?;
             let b: ActivateBody = if bytes.is_empty() {
                 ActivateBody::default()
             } else {
@@ -230,8 +229,7 @@ async fn activate_post(
                 redistribution_group: b.redistribution_group.map(RedistributionGroupId),
             };
             let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-            let ids =
-                activate::activate(&state, &Deployer::api(&writer), &id, &req, host).await?;
+            let ids = activate::activate(&state, &Deployer::api(&writer), &id, &req, host).await?;
             Ok(Created {
                 fileid: id,
                 activations: ids.into_iter().map(|a| a.0).collect(),

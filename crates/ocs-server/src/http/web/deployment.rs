@@ -5,8 +5,8 @@
 
 use askama::Template;
 use axum::extract::multipart::Field;
-use axum::handler::Handler;
 use axum::extract::{DefaultBodyLimit, Form, Multipart, Path, State};
+use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -221,10 +221,9 @@ pub async fn build_from_upload(
         });
     }
     let mut fields = BuildFields::default();
-    let upload_error =
-        |e: axum::extract::multipart::MultipartError| {
-            AppError::bad_request("E_PACKAGE_UPLOAD", format!("unreadable upload: {e}"))
-        };
+    let upload_error = |e: axum::extract::multipart::MultipartError| {
+        AppError::bad_request("E_PACKAGE_UPLOAD", format!("unreadable upload: {e}"))
+    };
     while let Some(field) = multipart.next_field().await.map_err(upload_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
@@ -348,7 +347,9 @@ async fn package_get(
             ("NOTIFY_TEXT", i.notify_text.clone()),
             (
                 "NOTIFY_COUNTDOWN",
-                i.notify_countdown.map(|c| c.to_string()).unwrap_or_default(),
+                i.notify_countdown
+                    .map(|c| c.to_string())
+                    .unwrap_or_default(),
             ),
             ("NOTIFY_CAN_ABORT", u8::from(i.notify_can_abort).to_string()),
             ("NOTIFY_CAN_DELAY", u8::from(i.notify_can_delay).to_string()),
@@ -363,10 +364,7 @@ async fn package_get(
             id: a.id.0,
             info_loc: a.info_loc.clone(),
             pack_loc: a.pack_loc.clone(),
-            server: a
-                .server_id
-                .map(|h| h.0.to_string())
-                .unwrap_or_default(),
+            server: a.server_id.map(|h| h.0.to_string()).unwrap_or_default(),
             activated: date_text(a.activated_at),
             by: a.activated_by.clone(),
         })
