@@ -80,7 +80,7 @@ enum Command {
     /// Build, list, activate, export and delete deployment packages.
     Package {
         #[command(subcommand)]
-        command: package_cli::PackageCommand,
+        command: Box<package_cli::PackageCommand>,
     },
     /// Import .ocs or .xml inventory files (or directories of them) into the database.
     Import {
@@ -260,7 +260,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Package { command } => {
             let state = open(config, &env).await?;
-            package_cli::run(&state, command).await
+            package_cli::run(&state, *command).await
         }
         Command::Import { paths } => {
             let files = import::collect(&paths).map_err(anyhow::Error::msg)?;

@@ -481,8 +481,10 @@ mod tests {
 
     #[test]
     fn defaults_follow_the_host_header() {
-        let mut config = Config::default();
-        config.tls_listen = Some("0.0.0.0:8443".parse().unwrap());
+        let mut config = Config {
+            tls_listen: Some("0.0.0.0:8443".parse().unwrap()),
+            ..Config::default()
+        };
         let (info, pack) = default_locations(&config, Some("ocs.lan:8080"));
         assert_eq!(info, "ocs.lan:8443/download");
         assert_eq!(pack, "ocs.lan:8080/download");

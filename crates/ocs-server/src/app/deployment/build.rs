@@ -487,10 +487,8 @@ fn io_error(what: &str, path: &Path, e: std::io::Error) -> AppError {
 /// Reserves a FILEID: the build's Unix time, or the next second that no package, package
 /// directory or build in progress has.
 async fn reserve(state: &AppState, dir: &Path, now: i64) -> Result<(String, DirGuard), AppError> {
-    let mut t = now.max(1);
-    for _ in 0..10_000 {
+    for t in now.max(1)..now.max(1) + 10_000 {
         let fileid = t.to_string();
-        t += 1;
         if tokio::fs::try_exists(dir.join(&fileid))
             .await
             .unwrap_or(true)
@@ -876,8 +874,10 @@ mod tests {
             None => format!("sqlite:{}", dir.path().join("build.db").display()),
         };
         let store = Store::open(&url, &StoreOptions::default()).await.unwrap();
-        let mut config = Config::default();
-        config.data_dir = dir.path().to_owned();
+        let mut config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
         config.deployment.max_package_bytes = max;
         AppState {
             store,
