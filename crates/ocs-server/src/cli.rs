@@ -1,9 +1,9 @@
 //! The command line: `serve`, `config show`, `options`, `token`, `agent-user`, `import`,
-//! `computers`, `groups`.
+//! `computers`, `groups`, `package`.
 
 mod groups_cli;
-// WIRE: the `package` command (packages helper) runs `affect` and `status` from here.
 pub mod package_affect_cli;
+mod package_cli;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,6 +77,11 @@ enum Command {
     Groups {
         #[command(subcommand)]
         command: groups_cli::GroupsCommand,
+    },
+    /// Build, list, activate, export and delete deployment packages.
+    Package {
+        #[command(subcommand)]
+        command: Box<package_cli::PackageCommand>,
     },
     /// Import .ocs or .xml inventory files (or directories of them) into the database.
     Import {
@@ -253,6 +258,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Groups { command } => {
             let state = open(config, &env).await?;
             groups_cli::run(&state, command).await
+        }
+        Command::Package { command } => {
+            let state = open(config, &env).await?;
+            package_cli::run(&state, *command).await
         }
         Command::Import { paths } => {
             let files = import::collect(&paths).map_err(anyhow::Error::msg)?;

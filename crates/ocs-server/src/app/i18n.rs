@@ -41,6 +41,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "deletion",
         include_str!("../../i18n/fr/deletion.toml"),
     ),
+    (
+        "en",
+        "deployment",
+        include_str!("../../i18n/en/deployment.toml"),
+    ),
+    (
+        "fr",
+        "deployment",
+        include_str!("../../i18n/fr/deployment.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

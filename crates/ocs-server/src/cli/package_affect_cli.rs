@@ -1,6 +1,6 @@
 //! `ocs-server package affect|status`: giving a package to computers and reading its
 //! statistics from the command line, through the same services as the console and the API.
-//! The `package` command (packages helper) holds these as its `Affect` and `Status` variants.
+//! The `package` command (`package_cli`) holds these as its `Affect` and `Status` variants.
 
 use std::process::ExitCode;
 

@@ -3,6 +3,7 @@
 
 mod groups_api;
 mod packages_status_api;
+mod packages_api;
 
 use std::collections::HashMap;
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(groups_api::router())
         .merge(packages_status_api::router())
+        .merge(packages_api::router())
 }
 
 /// One computer in a list.

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod api;
 pub mod client;
+pub mod download;
 pub mod label;
 pub mod server;
 pub mod web;
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agent::router())
         .merge(api::router())
         .merge(label::router())
+        .merge(download::router())
         .merge(web::router(state.clone()))
         .route("/healthz", get(healthz_get))
         .with_state(state)

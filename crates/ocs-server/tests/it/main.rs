@@ -19,6 +19,7 @@ mod groups;
 mod hardening;
 mod mass;
 mod outage;
+mod packages;
 mod real_agents;
 mod replay;
 mod scale_out;

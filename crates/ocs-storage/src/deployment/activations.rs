@@ -152,3 +152,174 @@ impl Store {
         Ok(gone)
     }
 }
+
+/// A redistribution group as activating a package for it needs it: its fragments location
+/// and its members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedistributionTargets {
+    /// `pack_url` of the group (`$IP$` / `$NAME$` kept).
+    pub pack_url: String,
+    /// Members: (computer, name, IP address).
+    pub servers: Vec<(HostId, String, String)>,
+}
+
+impl Store {
+    /// A redistribution group's fragments location and members (by name), if it exists.
+    pub async fn redistribution_targets(
+        &self,
+        group: RedistributionGroupId,
+    ) -> Result<Option<RedistributionTargets>> {
+        let pack_url: Option<String> =
+            sqlx::query_scalar("SELECT pack_url FROM redistribution_groups WHERE id = $1")
+                .bind(group.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        let Some(pack_url) = pack_url else {
+            return Ok(None);
+        };
+        let rows: Vec<(i64, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT h.id, h.name, h.ipaddr FROM download_servers s JOIN hardware h ON h.id = s.hardware_id \
+             WHERE s.group_id = $1 ORDER BY h.name, h.id",
+        )
+        .bind(group.0)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(Some(RedistributionTargets {
+            pack_url,
+            servers: rows
+                .into_iter()
+                .map(|(id, name, ip)| {
+                    (HostId(id), name.unwrap_or_default(), ip.unwrap_or_default())
+                })
+                .collect(),
+        }))
+    }
+
+    /// Every activation of every package, with its package, for pickers (one statement).
+    pub async fn list_activations(&self) -> Result<Vec<ActivationRecord>> {
+        let rows: Vec<ActivationRow> = sqlx::query_as(&format!(
+            "SELECT {ACTIVATION_COLUMNS} FROM download_enable e \
+             JOIN download_available p ON p.fileid = e.fileid AND p.deleted = 0 ORDER BY e.fileid DESC, e.id"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(record).collect())
+    }
+
+    /// Whether a package has at least one activation (what decides that its files are served).
+    pub async fn is_activated(&self, fileid: &str) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM download_enable e JOIN download_available p ON p.fileid = e.fileid \
+             WHERE e.fileid = $1 AND p.deleted = 0",
+        )
+        .bind(fileid)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deployment::PackageRecord;
+    use crate::test_support::store;
+
+    fn package(fileid: &str) -> PackageRecord {
+        PackageRecord {
+            fileid: fileid.into(),
+            name: "p".into(),
+            description: String::new(),
+            os: "LINUX".into(),
+            action: "EXECUTE".into(),
+            action_param: "true".into(),
+            priority: 5,
+            fragments: 0,
+            size: 0,
+            digest: String::new(),
+            created_at: 1,
+            created_by: "cli".into(),
+        }
+    }
+
+    async fn exec(store: &Store, sql: &str) {
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query(sql).execute(tx.conn()).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn redistribution_targets_and_activation_state() {
+        let (store, _dir) = store().await;
+        let mut tx = store.begin().await.unwrap();
+        let a = tx.insert_host("pc-a-2024").await.unwrap();
+        let b = tx.insert_host("pc-b-2024").await.unwrap();
+        tx.commit().await.unwrap();
+        exec(
+            &store,
+            &format!(
+                "UPDATE hardware SET name = 'srv-b', ipaddr = '10.0.0.2' WHERE id = {}",
+                b.0
+            ),
+        )
+        .await;
+        exec(
+            &store,
+            &format!(
+                "UPDATE hardware SET name = 'srv-a', ipaddr = '10.0.0.1' WHERE id = {}",
+                a.0
+            ),
+        )
+        .await;
+        exec(&store, "INSERT INTO redistribution_groups (name, pack_url, created_at) VALUES ('site', '$IP$:8080/pkg', 5)").await;
+        let gid = RedistributionGroupId(1);
+        exec(
+            &store,
+            &format!(
+                "INSERT INTO download_servers (group_id, hardware_id) VALUES (1, {}), (1, {})",
+                a.0, b.0
+            ),
+        )
+        .await;
+
+        let t = store.redistribution_targets(gid).await.unwrap().unwrap();
+        assert_eq!(t.pack_url, "$IP$:8080/pkg");
+        assert_eq!(
+            t.servers,
+            vec![
+                (a, "srv-a".into(), "10.0.0.1".into()),
+                (b, "srv-b".into(), "10.0.0.2".into())
+            ]
+        );
+        assert!(store
+            .redistribution_targets(RedistributionGroupId(99))
+            .await
+            .unwrap()
+            .is_none());
+
+        store.insert_package(&package("1700000000")).await.unwrap();
+        assert!(!store.is_activated("1700000000").await.unwrap());
+        let new: Vec<NewActivation> = t
+            .servers
+            .iter()
+            .map(|(h, _, _)| NewActivation {
+                fileid: "1700000000".into(),
+                info_loc: "main/download".into(),
+                pack_loc: t.pack_url.clone(),
+                server: Some((*h, gid)),
+                activated_by: "admin".into(),
+            })
+            .collect();
+        let ids = store.insert_activations(&new, 7).await.unwrap();
+        assert!(store.is_activated("1700000000").await.unwrap());
+        let all = store.list_activations().await.unwrap();
+        assert_eq!(all.iter().map(|r| r.id).collect::<Vec<_>>(), ids);
+        assert_eq!(all[0].group_id, Some(gid));
+        assert_eq!(
+            store.delete_activations("1700000000", &[]).await.unwrap(),
+            2
+        );
+        assert!(!store.is_activated("1700000000").await.unwrap());
+        assert!(!store.is_activated("1800000000").await.unwrap());
+    }
+}

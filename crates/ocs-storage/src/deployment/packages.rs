@@ -97,7 +97,22 @@ impl Store {
 
     /// Every package, newest first, with its number of activations (one statement).
     pub async fn list_packages(&self) -> Result<Vec<PackageSummary>> {
-        let rows: Vec<(String, String, String, Option<String>, String, String, i64, i64, i64, String, i64, String, i64)> =
+        type SummaryRow = (
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            i64,
+            i64,
+            i64,
+            String,
+            i64,
+            String,
+            i64,
+        );
+        let rows: Vec<SummaryRow> =
             sqlx::query_as(&format!(
                 "SELECT {PACKAGE_COLUMNS}, COALESCE(a.n, 0) FROM download_available p LEFT JOIN \
                  (SELECT fileid, COUNT(*) AS n FROM download_enable GROUP BY fileid) a ON a.fileid = p.fileid \

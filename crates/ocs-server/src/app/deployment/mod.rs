@@ -14,6 +14,7 @@ pub mod build;
 pub mod export;
 pub mod files;
 pub mod offer;
+pub mod packages;
 pub mod redistribution;
 pub mod rollout;
 pub mod status;

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod auth;
 pub mod computers;
 pub mod deletion;
+pub mod deployment;
 pub mod group_settings;
 pub mod groups;
 pub mod mass;
@@ -57,6 +58,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(mass::router())
         .merge(group_settings::router())
         .merge(deletion::router())
+        .merge(deployment::router())
         .merge(search::router())
         .merge(groups::router())
         .merge(tags::router())
