@@ -41,6 +41,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "deletion",
         include_str!("../../i18n/fr/deletion.toml"),
     ),
+    (
+        "en",
+        "deployment_servers",
+        include_str!("../../i18n/en/deployment_servers.toml"),
+    ),
+    (
+        "fr",
+        "deployment_servers",
+        include_str!("../../i18n/fr/deployment_servers.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

@@ -6,6 +6,7 @@ pub mod api;
 pub mod client;
 pub mod label;
 pub mod server;
+pub mod tls;
 pub mod web;
 
 use axum::extract::State;
@@ -21,6 +22,7 @@ pub fn router(state: AppState) -> Router {
         .merge(agent::router())
         .merge(api::router())
         .merge(label::router())
+        .merge(tls::router())
         .merge(web::router(state.clone()))
         .route("/healthz", get(healthz_get))
         .with_state(state)

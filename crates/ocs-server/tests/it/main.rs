@@ -22,6 +22,7 @@ mod real_agents;
 mod replay;
 mod scale_out;
 mod signin;
+mod tls;
 
 use std::collections::BTreeMap;
 

@@ -30,7 +30,7 @@ use axum::Router;
 use crate::app::auth::{resume, Viewer};
 use crate::app::i18n::Tr;
 use crate::app::{AppError, AppState};
-use crate::http::client::forwarded_https;
+use crate::http::client::is_https;
 
 /// Name of the session cookie (a random token; the database keeps its digest).
 pub const SESSION_COOKIE: &str = "ocs_session";
@@ -332,10 +332,11 @@ async fn console_layer(State(state): State<AppState>, request: Request, next: Ne
     }
     let (mut parts, body) = request.into_parts();
     let headers = &parts.headers;
-    let secure = parts
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|peer| forwarded_https(&state.config, headers, peer.0.ip()));
+        .map(|peer| peer.0.ip());
+    let secure = is_https(&state.config, &parts.extensions, headers, peer);
     let viewer = match read_cookie(headers, SESSION_COOKIE) {
         Some(token) => match resume(&state, token).await {
             Ok(v) => v,
