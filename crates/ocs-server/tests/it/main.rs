@@ -20,6 +20,7 @@ mod mass;
 mod outage;
 mod real_agents;
 mod replay;
+mod rollout;
 mod scale_out;
 mod signin;
 mod tls;

@@ -11,6 +11,7 @@ pub mod deletion;
 pub mod group_settings;
 pub mod groups;
 pub mod mass;
+pub mod rollout;
 pub mod search;
 pub mod tags;
 pub mod users;
@@ -62,6 +63,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(tags::router())
         .merge(admin::router())
         .merge(users::router())
+        .merge(rollout::router())
         .layer(middleware::from_fn_with_state(state, console_layer))
 }
 
