@@ -48,6 +48,7 @@ pub use computers::{
 pub use deletion::{DeletedHost, DeletedRecord, Deletion, InactiveHost, DELETE_CHUNK};
 pub use deployment::activations::NewActivation;
 pub use deployment::log::DeploymentLogEntry;
+pub use deployment::redistribution::{RedistributionGroup, RedistributionMember};
 pub use deployment::{
     ActivationId, ActivationRecord, PackageRecord, PackageSummary, RedistributionGroupId,
 };
