@@ -120,7 +120,7 @@ start_server() {
         db_args=(--database "$DB_URL")
     fi
     port=$(free_port)
-    OCS_LOG__LEVEL=warn "$SERVER" --data-dir "$dir" "${db_args[@]}" serve --listen "127.0.0.1:$port" \
+    OCS_LOG__LEVEL=warn "$SERVER" --data-dir "$dir" "${db_args[@]}" serve --listen "127.0.0.1:$port" --tls-listen 127.0.0.1:0 \
         >"$dir/server.log" 2>&1 &
     SERVER_PID=$!
     pids+=("$SERVER_PID")

@@ -49,7 +49,7 @@ cleanup() {
 trap cleanup EXIT
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-OCS_LOG__LEVEL=warn "$SERVER" --data-dir "$work" serve --listen "127.0.0.1:$port" >"$work/server.log" 2>&1 &
+OCS_LOG__LEVEL=warn "$SERVER" --data-dir "$work" serve --listen "127.0.0.1:$port" --tls-listen 127.0.0.1:0 >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 100); do
     curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break

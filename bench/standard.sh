@@ -73,7 +73,7 @@ start_ours() {
     local dir=$work/$1 port
     port=$(free_port)
     mkdir -p "$dir"
-    OCS_LOG__LEVEL=warn "$SERVER" --data-dir "$dir" serve --listen "127.0.0.1:$port" >"$dir/server.log" 2>&1 &
+    OCS_LOG__LEVEL=warn "$SERVER" --data-dir "$dir" serve --listen "127.0.0.1:$port" --tls-listen 127.0.0.1:0 >"$dir/server.log" 2>&1 &
     SERVER_PID=$!
     pids+=("$SERVER_PID")
     SERVER_URL=http://127.0.0.1:$port/ocsinventory

@@ -47,6 +47,9 @@ enum Command {
         /// Address to listen on [default: 0.0.0.0:8080].
         #[arg(long, value_name = "ADDR")]
         listen: Option<SocketAddr>,
+        /// Address to listen on for HTTPS, or `off` [default: 0.0.0.0:8443].
+        #[arg(long, value_name = "ADDR|off", value_parser = parse_tls_listen)]
+        tls_listen: Option<TlsListen>,
     },
     /// Show the configuration.
     Config {
@@ -89,6 +92,19 @@ enum Command {
         #[arg(required = true, value_name = "FILE|DIR")]
         paths: Vec<PathBuf>,
     },
+}
+
+/// `--tls-listen`: an address, or `off` (`None`).
+#[derive(Debug, Clone, Copy)]
+struct TlsListen(Option<SocketAddr>);
+
+fn parse_tls_listen(text: &str) -> Result<TlsListen, String> {
+    if text.eq_ignore_ascii_case("off") {
+        return Ok(TlsListen(None));
+    }
+    text.parse()
+        .map(|a| TlsListen(Some(a)))
+        .map_err(|_| format!("{text:?} is not an address such as 0.0.0.0:8443, nor \"off\""))
 }
 
 #[derive(Debug, Subcommand)]
@@ -211,15 +227,16 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let env: Vec<(String, String)> = std::env::vars().collect();
-    let listen = match &cli.command {
-        Command::Serve { listen }
-        | Command::Config {
+    let (listen, tls_listen) = match &cli.command {
+        Command::Serve { listen, tls_listen } => (*listen, tls_listen.map(|t| t.0)),
+        Command::Config {
             command: ConfigCommand::Show { listen },
-        } => *listen,
-        _ => None,
+        } => (*listen, None),
+        _ => (None, None),
     };
     let overrides = Overrides {
         listen,
+        tls_listen,
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
         database_read_url: cli.database_read_url.clone(),
@@ -346,10 +363,22 @@ fn toml_text(v: &toml::Value) -> String {
 async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
     let listen = config.listen;
     let state = open(config, env).await?;
+    let mut https = crate::tls::bind(Arc::clone(&state.config)).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
+    // Before the HTTP line, which tells tests and scripts that the server is up.
+    match &https {
+        Some(h) => {
+            let tls_local = h.listener.local_addr()?;
+            tracing::info!(
+                "listening on https://{tls_local} (agents: https://{tls_local}/ocsinventory; {})",
+                h.source
+            );
+        }
+        None => tracing::info!("HTTPS is off (tls_listen = \"off\")"),
+    }
     tracing::info!(
         database = %crate::config::mask_url(&state.config.effective_database_url()),
         "listening on http://{local} (agents: http://{local}/ocsinventory)"
@@ -364,7 +393,38 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
     let flusher = crate::app::agent::contacts::spawn_flusher(state.clone());
     let cleaner = crate::app::deletion::spawn_cleaner(state.clone());
     let app = crate::http::router(state.clone());
-    crate::http::server::serve(listener, app, timeouts, shutdown_signal()).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let reloader = https.as_mut().and_then(|h| h.reloader.take());
+    let https_app = app.clone();
+    let https_stopped = stopped(stop_rx.clone());
+    let serve_https = async move {
+        match https {
+            Some(h) => {
+                crate::http::server::serve_tls(
+                    h.listener,
+                    h.acceptor,
+                    https_app,
+                    timeouts,
+                    https_stopped,
+                )
+                .await
+            }
+            None => Ok(()),
+        }
+    };
+    let serve_http = crate::http::server::serve(listener, app, timeouts, stopped(stop_rx));
+    tokio::try_join!(serve_http, serve_https)?;
+    signal.abort();
+    if let Some(r) = reloader {
+        r.abort();
+    }
     flusher.abort();
     cleaner.abort();
     crate::app::agent::contacts::flush(&state).await;

@@ -20,7 +20,9 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Address the HTTP server listens on.
     pub listen: SocketAddr,
-    /// Address the HTTPS server listens on (every route, as on HTTP); `None` turns HTTPS off.
+    /// Address the HTTPS server listens on (every route, as on HTTP); `None` (`"off"` in the
+    /// file, the environment or `--tls-listen`) turns HTTPS off.
+    #[serde(with = "tls_listen_text")]
     pub tls_listen: Option<SocketAddr>,
     /// Where the SQLite database (and later package files) live.
     pub data_dir: PathBuf,
@@ -194,6 +196,9 @@ pub struct TlsConfig {
     pub cert_file: Option<PathBuf>,
     /// PEM file with the private key.
     pub key_file: Option<PathBuf>,
+    /// More names (or addresses) the generated certificate covers, for agents that reach the
+    /// server by a DNS alias.
+    pub names: Vec<String>,
 }
 
 /// Package deployment files.
@@ -305,6 +310,8 @@ impl Default for LogConfig {
 pub struct Overrides {
     /// `--listen`.
     pub listen: Option<SocketAddr>,
+    /// `--tls-listen` (`Some(None)`: `off`).
+    pub tls_listen: Option<Option<SocketAddr>>,
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
     /// `--database`.
@@ -339,6 +346,10 @@ impl Config {
         }
         if let Some(listen) = overrides.listen {
             figment = figment.merge(Serialized::default("listen", listen));
+        }
+        if let Some(tls_listen) = overrides.tls_listen {
+            let text = tls_listen.map_or_else(|| "off".to_owned(), |a| a.to_string());
+            figment = figment.merge(Serialized::default("tls_listen", text));
         }
         if let Some(dir) = &overrides.data_dir {
             figment = figment.merge(Serialized::default("data_dir", dir));
@@ -576,6 +587,64 @@ fn parse_env_value(value: &str) -> figment::value::Value {
     }
 }
 
+/// `tls_listen` as text: an address, or `off` for no HTTPS listener. A plain
+/// `Option` would have no way to say "off" in TOML, which has no null.
+mod tls_listen_text {
+    use std::net::SocketAddr;
+
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(value: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(addr) => s.collect_str(addr),
+            None => s.serialize_str("off"),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+        struct Text;
+        impl Visitor<'_> for Text {
+            type Value = Option<SocketAddr>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an address such as 0.0.0.0:8443, or \"off\"")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let v = v.trim();
+                if v.is_empty() || v.eq_ignore_ascii_case("off") {
+                    return Ok(None);
+                }
+                v.parse().map(Some).map_err(|_| {
+                    E::custom(format!(
+                        "{v:?} is not an address such as 0.0.0.0:8443, nor \"off\""
+                    ))
+                })
+            }
+
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+                if v {
+                    Err(E::custom(
+                        "tls_listen = true: give an address such as 0.0.0.0:8443",
+                    ))
+                } else {
+                    Ok(None)
+                }
+            }
+
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+        }
+        d.deserialize_any(Text)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -702,5 +771,45 @@ mod tests {
             "postgres://ocs:***@db:5432/ocs"
         );
         assert_eq!(mask_url("sqlite:/x.db"), "sqlite:/x.db");
+    }
+
+    #[test]
+    fn tls_listen_defaults_and_turns_off() {
+        let (c, _) = Config::load(None, &[], &Overrides::default()).unwrap();
+        assert_eq!(c.tls_listen, Some(SocketAddr::from(([0, 0, 0, 0], 8443))));
+        let (c, _) = Config::load(
+            None,
+            &env(&[("OCS_TLS_LISTEN", "off")]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.tls_listen, None);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s.toml");
+        std::fs::write(
+            &file,
+            "tls_listen = \"127.0.0.1:9443\"\n[tls]\nnames = [\"ocs.lan\"]\n",
+        )
+        .unwrap();
+        let (c, _) = Config::load(Some(&file), &[], &Overrides::default()).unwrap();
+        assert_eq!(
+            c.tls_listen.map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9443")
+        );
+        assert_eq!(c.tls.names, ["ocs.lan"]);
+        let off = Overrides {
+            tls_listen: Some(None),
+            ..Overrides::default()
+        };
+        let (c, _) = Config::load(Some(&file), &[], &off).unwrap();
+        assert_eq!(c.tls_listen, None);
+        assert!(c.to_masked_toml().unwrap().contains("tls_listen = \"off\""));
+        let err = Config::load(
+            None,
+            &env(&[("OCS_TLS_LISTEN", "nope")]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("nope"), "{err:#}");
     }
 }

@@ -50,6 +50,7 @@ pub use deployment::activations::NewActivation;
 pub use deployment::affect::{Affectation, ComputerAffectation, GroupAffectation};
 pub use deployment::log::DeploymentLogEntry;
 pub use deployment::prolog::{DeviceOffer, OfferWrites, OfferedActivation, PrologPackages};
+pub use deployment::redistribution::{RedistributionGroup, RedistributionMember};
 pub use deployment::status::Validation;
 pub use deployment::{
     ActivationId, ActivationRecord, PackageRecord, PackageSummary, RedistributionGroupId,

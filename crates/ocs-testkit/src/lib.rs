@@ -145,6 +145,8 @@ pub struct TestServer {
     env: Vec<(String, String)>,
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
+    /// `https://127.0.0.1:PORT`, empty when HTTPS is off (`OCS_TLS_LISTEN=off`).
+    https_base: String,
     /// The data directory (and the server's log file, `server.log`).
     pub dir: TempDir,
     client: reqwest::Client,
@@ -210,10 +212,11 @@ impl TestServer {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             base_url: String::new(),
+            https_base: String::new(),
             dir,
             client,
         };
-        server.base_url = server.wait_for_address(0)?;
+        (server.base_url, server.https_base) = server.wait_for_address(0)?;
         Ok(server)
     }
 
@@ -237,19 +240,26 @@ impl TestServer {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         self.child = spawn(&self.bin, self.dir.path(), self.database.as_deref(), &env)?;
-        self.base_url = self.wait_for_address(logged)?;
+        (self.base_url, self.https_base) = self.wait_for_address(logged)?;
         Ok(())
     }
 
-    /// The address the server logs once it listens, looked for after byte `from` of the log.
-    fn wait_for_address(&mut self, from: usize) -> anyhow::Result<String> {
+    /// The HTTP and HTTPS base URLs the server logs once it listens, looked for after byte
+    /// `from` of the log (the HTTPS line comes first; it is absent when HTTPS is off).
+    fn wait_for_address(&mut self, from: usize) -> anyhow::Result<(String, String)> {
+        let url_after = |log: &str, marker: &str| {
+            let at = log.find(marker)?;
+            let rest = &log[at + "listening on ".len()..];
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            Some(rest[..end].to_owned())
+        };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             let log = self.log();
-            if let Some(at) = log.get(from..).and_then(|l| l.find("listening on http://")) {
-                let rest = &log[from + at + "listening on ".len()..];
-                let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-                return Ok(rest[..end].to_owned());
+            let run = log.get(from..).unwrap_or_default();
+            if let Some(http) = url_after(run, "listening on http://") {
+                let https = url_after(run, "listening on https://").unwrap_or_default();
+                return Ok((http, https));
             }
             if let Some(status) = self.child.try_wait()? {
                 bail!("server exited with {status}: {log}");
@@ -257,6 +267,58 @@ impl TestServer {
             std::thread::sleep(Duration::from_millis(20));
         }
         bail!("server did not start within 30 s: {}", self.log())
+    }
+
+    /// `https://127.0.0.1:PORT` (every route is there too), empty when HTTPS is off.
+    pub fn https_url(&self) -> &str {
+        &self.https_base
+    }
+
+    /// The CA certificate the server generated, which an HTTPS client must trust.
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("tls").join("cacert.pem")
+    }
+
+    /// An HTTPS client that trusts only the PEM certificates in `ca_file` (no web roots).
+    pub fn https_client_trusting(ca_file: &Path) -> anyhow::Result<reqwest::Client> {
+        let pem =
+            std::fs::read(ca_file).with_context(|| format!("cannot read {}", ca_file.display()))?;
+        let mut builder = reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .timeout(Duration::from_secs(120));
+        for cert in reqwest::Certificate::from_pem_bundle(&pem)? {
+            builder = builder.add_root_certificate(cert);
+        }
+        Ok(builder.build()?)
+    }
+
+    /// Any request over HTTPS, trusting the server's generated CA.
+    pub async fn https_request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        let client = match TestServer::https_client_trusting(&self.ca_path()) {
+            Ok(c) => c,
+            Err(e) => {
+                return Answer {
+                    status: 0,
+                    headers: Vec::new(),
+                    body: format!("no HTTPS client: {e:#}").into_bytes(),
+                }
+            }
+        };
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap_or(reqwest::Method::GET);
+        let mut req = client
+            .request(method, format!("{}{path}", self.https_base))
+            .body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        answer(req.send().await).await
     }
 
     /// The server's process ID (to read its memory use).
@@ -395,6 +457,11 @@ fn spawn(
         cmd.args(["--database", url]);
     }
     cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    // HTTPS on a free port too, so parallel servers never fight over 8443; a test that sets
+    // OCS_TLS_LISTEN (e.g. `off`) decides for itself.
+    if !env.iter().any(|(k, _)| *k == "OCS_TLS_LISTEN") {
+        cmd.args(["--tls-listen", "127.0.0.1:0"]);
+    }
     cmd.env("OCS_LOG__LEVEL", "info")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())

@@ -58,7 +58,7 @@ export class Server {
     const base = `http://127.0.0.1:${port}`;
     const child = spawn(
       SERVER_BIN,
-      ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`],
+      ['--data-dir', dataDir, 'serve', '--listen', `127.0.0.1:${port}`, '--tls-listen', '127.0.0.1:0'],
       {
         env: serverEnv(),
         stdio: ['ignore', 'pipe', 'pipe'],

@@ -42,6 +42,13 @@ async fn ocsinventory_sub_any(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
+    if method == Method::GET {
+        if let Some(name) = rest.strip_prefix("deploy/") {
+            if let Some(file) = super::web::rollout::deploy_file(&state, name).await {
+                return file;
+            }
+        }
+    }
     endpoint(state, peer, method, headers, body, Some(rest)).await
 }
 

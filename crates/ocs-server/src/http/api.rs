@@ -2,8 +2,8 @@
 //! with the write scope.
 
 mod groups_api;
-mod packages_status_api;
 mod packages_api;
+mod packages_status_api;
 
 use std::collections::HashMap;
 

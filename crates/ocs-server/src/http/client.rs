@@ -3,7 +3,7 @@
 
 use std::net::IpAddr;
 
-use axum::http::HeaderMap;
+use axum::http::{Extensions, HeaderMap};
 
 use crate::app::addresses::{client_behind_proxies, is_trusted_proxy, IpRange};
 use crate::config::Config;
@@ -30,6 +30,18 @@ pub fn client_ip(config: &Config, headers: &HeaderMap, peer: IpAddr) -> IpAddr {
         .filter_map(|v| v.to_str().ok())
         .collect();
     client_behind_proxies(peer, &hops, &trusted_proxies(config))
+}
+
+/// Whether the client used HTTPS: it came in on the server's TLS listener, or a trusted
+/// reverse proxy says so.
+pub fn is_https(
+    config: &Config,
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    peer: Option<IpAddr>,
+) -> bool {
+    extensions.get::<crate::tls::Https>().is_some()
+        || peer.is_some_and(|peer| forwarded_https(config, headers, peer))
 }
 
 /// Whether a trusted reverse proxy says the client used HTTPS.

@@ -7,6 +7,7 @@ pub mod client;
 pub mod download;
 pub mod label;
 pub mod server;
+pub mod tls;
 pub mod web;
 
 use axum::extract::State;
@@ -23,6 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(label::router())
         .merge(download::router())
+        .merge(tls::router())
         .merge(web::router(state.clone()))
         .route("/healthz", get(healthz_get))
         .with_state(state)

@@ -4,6 +4,9 @@
 //! connection with no traffic for `idle_timeout_secs` (idle keep-alive, or a client that
 //! stopped reading its response) is closed. So slow or silent clients cannot hold
 //! connections, and the tasks and memory behind them, for ever.
+//!
+//! The HTTPS listener ([`serve_tls`]) is the same loop with a TLS handshake first (within
+//! the header timeout), and marks its requests with [`crate::tls::Https`].
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -25,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 /// The server's timeouts.
@@ -49,6 +53,28 @@ pub async fn serve(
     timeouts: Timeouts,
     shutdown: impl Future<Output = ()>,
 ) -> io::Result<()> {
+    serve_with(listener, None, app, timeouts, shutdown).await
+}
+
+/// As [`serve`], over TLS: each connection's handshake must be done within
+/// `timeouts.header_read`.
+pub async fn serve_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    app: Router,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
+    serve_with(listener, Some(acceptor), app, timeouts, shutdown).await
+}
+
+async fn serve_with(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    app: Router,
+    timeouts: Timeouts,
+    shutdown: impl Future<Output = ()>,
+) -> io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut connections = JoinSet::new();
     let mut shutdown = pin!(shutdown);
@@ -58,7 +84,7 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let _ = stream.set_nodelay(true);
-                    connections.spawn(connection(stream, peer, app.clone(), timeouts, stop_rx.clone()));
+                    connections.spawn(accepted_connection(stream, tls.clone(), peer, app.clone(), timeouts, stop_rx.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: wait instead of spinning.
@@ -85,13 +111,36 @@ pub async fn serve(
     Ok(())
 }
 
-async fn connection(
+async fn accepted_connection(
     stream: TcpStream,
+    tls: Option<TlsAcceptor>,
+    peer: SocketAddr,
+    app: Router,
+    timeouts: Timeouts,
+    stop: watch::Receiver<bool>,
+) {
+    let Some(acceptor) = tls else {
+        return connection(stream, false, peer, app, timeouts, stop).await;
+    };
+    match tokio::time::timeout(timeouts.header_read, acceptor.accept(stream)).await {
+        Ok(Ok(stream)) => connection(stream, true, peer, app, timeouts, stop).await,
+        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+        Err(_) => {
+            tracing::debug!(%peer, "TLS handshake not done within {} s", timeouts.header_read.as_secs())
+        }
+    }
+}
+
+async fn connection<S>(
+    stream: S,
+    https: bool,
     peer: SocketAddr,
     app: Router,
     timeouts: Timeouts,
     mut stop: watch::Receiver<bool>,
-) {
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let activity = Arc::new(Activity::new());
     let io = TokioIo::new(Tracked {
         inner: stream,
@@ -100,6 +149,9 @@ async fn connection(
     let in_service = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        if https {
+            request.extensions_mut().insert(crate::tls::Https);
+        }
         let app = app.clone();
         let busy = BusyGuard::new(Arc::clone(&in_service));
         async move {
@@ -206,12 +258,12 @@ impl Drop for BusyGuard {
 }
 
 /// A stream that records each read or write that moved bytes.
-struct Tracked {
-    inner: TcpStream,
+struct Tracked<S> {
+    inner: S,
     activity: Arc<Activity>,
 }
 
-impl AsyncRead for Tracked {
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -226,7 +278,7 @@ impl AsyncRead for Tracked {
     }
 }
 
-impl AsyncWrite for Tracked {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,

@@ -22,8 +22,10 @@ mod outage;
 mod packages;
 mod real_agents;
 mod replay;
+mod rollout;
 mod scale_out;
 mod signin;
+mod tls;
 
 use std::collections::BTreeMap;
 

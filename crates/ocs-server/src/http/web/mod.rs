@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod group_settings;
 pub mod groups;
 pub mod mass;
+pub mod rollout;
 pub mod search;
 pub mod tags;
 pub mod users;
@@ -31,7 +32,7 @@ use axum::Router;
 use crate::app::auth::{resume, Viewer};
 use crate::app::i18n::Tr;
 use crate::app::{AppError, AppState};
-use crate::http::client::forwarded_https;
+use crate::http::client::is_https;
 
 /// Name of the session cookie (a random token; the database keeps its digest).
 pub const SESSION_COOKIE: &str = "ocs_session";
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(tags::router())
         .merge(admin::router())
         .merge(users::router())
+        .merge(rollout::router())
         .layer(middleware::from_fn_with_state(state, console_layer))
 }
 
@@ -334,10 +336,11 @@ async fn console_layer(State(state): State<AppState>, request: Request, next: Ne
     }
     let (mut parts, body) = request.into_parts();
     let headers = &parts.headers;
-    let secure = parts
+    let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|peer| forwarded_https(&state.config, headers, peer.0.ip()));
+        .map(|peer| peer.0.ip());
+    let secure = is_https(&state.config, &parts.extensions, headers, peer);
     let viewer = match read_cookie(headers, SESSION_COOKIE) {
         Some(token) => match resume(&state, token).await {
             Ok(v) => v,
