@@ -362,7 +362,7 @@ fn toml_text(v: &toml::Value) -> String {
 
 async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
     let listen = config.listen;
-    let state = open(config, env).await?;
+    let mut state = open(config, env).await?;
     let mut https = crate::tls::bind(Arc::clone(&state.config)).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -379,6 +379,14 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
         }
         None => tracing::info!("HTTPS is off (tls_listen = \"off\")"),
     }
+    // Services that name this server (the default package locations) see the ports actually
+    // bound, which differ from the configured ones with port 0.
+    let mut bound = (*state.config).clone();
+    bound.listen = local;
+    if let Some(h) = &https {
+        bound.tls_listen = Some(h.listener.local_addr()?);
+    }
+    state.config = Arc::new(bound);
     tracing::info!(
         database = %crate::config::mask_url(&state.config.effective_database_url()),
         "listening on http://{local} (agents: http://{local}/ocsinventory)"

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use ocs_testkit::TestServer;
 
+mod deploy_server;
 mod download;
 
 fn agent() -> Command {

@@ -11,7 +11,8 @@ use crate::app::deployment::{affect as deploy, status as stats};
 use crate::app::groups::{self, Editor};
 use crate::app::{AppError, AppState};
 
-/// `package affect ID --computer NAME_OR_ID... [--force] [--schedule S] [--postcmd P]`.
+/// `package affect ID --computer NAME_OR_ID... [--force] [--schedule S] [--postcmd P]
+/// [--redistribution-group G]`.
 #[derive(Debug, Args)]
 pub struct AffectArgs {
     /// The package (FILEID); its main-server activation is given.
@@ -28,6 +29,10 @@ pub struct AffectArgs {
     /// After it: REBOOT or SHUTDOWN.
     #[arg(long, default_value = "")]
     pub postcmd: String,
+    /// Give the package's activation for this redistribution group: each computer gets the
+    /// fragments from a server of its own subnet (else from the group's first server).
+    #[arg(long, value_name = "GROUP_ID")]
+    pub redistribution_group: Option<i64>,
     /// Take the package back from these computers instead.
     #[arg(long)]
     pub unaffect: bool,
@@ -67,12 +72,28 @@ pub async fn affect(state: &AppState, args: AffectArgs) -> anyhow::Result<ExitCo
         return Ok(ExitCode::SUCCESS);
     }
     let how = deploy::affectation(args.force, &args.schedule, &args.postcmd).map_err(failed)?;
-    let activation = deploy::main_activation(state, &args.id)
+    let plan = match args.redistribution_group {
+        Some(g) => deploy::redistribution_activations(
+            state,
+            &args.id,
+            ocs_storage::RedistributionGroupId(g),
+            &ids,
+        )
         .await
-        .map_err(failed)?;
-    let n = deploy::affect_computers(state, &by, activation, &ids, &how)
-        .await
-        .map_err(failed)?;
+        .map_err(failed)?,
+        None => vec![(
+            deploy::main_activation(state, &args.id)
+                .await
+                .map_err(failed)?,
+            ids,
+        )],
+    };
+    let mut n = 0;
+    for (activation, computers) in plan {
+        n += deploy::affect_computers(state, &by, activation, &computers, &how)
+            .await
+            .map_err(failed)?;
+    }
     eprintln!("Package {} affected to {n} computer(s).", args.id);
     Ok(ExitCode::SUCCESS)
 }

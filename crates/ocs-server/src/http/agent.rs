@@ -9,13 +9,14 @@ use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::Router;
+use axum::{Extension, Router};
 use ocs_proto::codec::encode_body;
 use ocs_proto::useragent;
 
 use crate::app::agent::agent_auth;
 use crate::app::agent::{handle, refusal_of_method, AgentMeta, AgentReply};
 use crate::app::{AppError, AppState};
+use crate::tls::Https;
 
 /// Routes of the agent endpoint (Apache mapped the handler on the path and everything below).
 pub fn router() -> Router<AppState> {
@@ -27,16 +28,18 @@ pub fn router() -> Router<AppState> {
 async fn ocsinventory_any(
     state: State<AppState>,
     peer: ConnectInfo<SocketAddr>,
+    tls: Option<Extension<Https>>,
     method: Method,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    endpoint(state, peer, method, headers, body, None).await
+    endpoint(state, peer, tls.is_some(), method, headers, body, None).await
 }
 
 async fn ocsinventory_sub_any(
     state: State<AppState>,
     peer: ConnectInfo<SocketAddr>,
+    tls: Option<Extension<Https>>,
     Path(rest): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -49,12 +52,22 @@ async fn ocsinventory_sub_any(
             }
         }
     }
-    endpoint(state, peer, method, headers, body, Some(rest)).await
+    endpoint(
+        state,
+        peer,
+        tls.is_some(),
+        method,
+        headers,
+        body,
+        Some(rest),
+    )
+    .await
 }
 
 async fn endpoint(
     State(state): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    over_tls: bool,
     method: Method,
     headers: HeaderMap,
     body: Body,
@@ -69,7 +82,8 @@ async fn endpoint(
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default(),
         ),
-        https: false,
+        // The SNMP option is only ever sent over HTTPS (reference §2.1.7).
+        https: over_tls || super::client::forwarded_https(&state.config, &headers, addr.ip()),
         agent_user: None,
     };
     if method != Method::POST {

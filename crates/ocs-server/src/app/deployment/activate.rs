@@ -94,17 +94,20 @@ pub fn parse_location(what: &str, url: &str) -> Result<Location, AppError> {
 /// This server's `/download` locations (info over HTTPS, fragments over HTTP), for a client
 /// that reached it as `host` (the `Host` header; the machine's name when there is none).
 pub fn default_locations(config: &Config, host: Option<&str>) -> (String, String) {
-    let (name, port) = match host.map(str::trim).filter(|h| !h.is_empty()) {
-        Some(h) => split_host(h),
-        None => (machine_name(), Some(config.listen.port())),
+    // Only the host name is taken from the request: it may have come over either protocol,
+    // and each location has its own port.
+    let name = match host.map(str::trim).filter(|h| !h.is_empty()) {
+        Some(h) => split_host(h).0,
+        None => machine_name(),
     };
+    let port = config.listen.port();
     let info = match config.tls_listen.map(|a| a.port()) {
         Some(443) | None => format!("{name}/download"),
         Some(p) => format!("{name}:{p}/download"),
     };
     let pack = match port {
-        Some(80) | None => format!("{name}/download"),
-        Some(p) => format!("{name}:{p}/download"),
+        80 => format!("{name}/download"),
+        p => format!("{name}:{p}/download"),
     };
     (info, pack)
 }
@@ -488,10 +491,12 @@ mod tests {
         let (info, pack) = default_locations(&config, Some("ocs.lan:8080"));
         assert_eq!(info, "ocs.lan:8443/download");
         assert_eq!(pack, "ocs.lan:8080/download");
-        let (info, pack) = default_locations(&config, Some("[::1]:9000"));
+        // A request over HTTPS names the HTTPS port: each location keeps its own.
+        let (info, pack) = default_locations(&config, Some("[::1]:8443"));
         assert_eq!(info, "[::1]:8443/download");
-        assert_eq!(pack, "[::1]:9000/download");
+        assert_eq!(pack, "[::1]:8080/download");
         config.tls_listen = Some("0.0.0.0:443".parse().unwrap());
+        config.listen = "0.0.0.0:80".parse().unwrap();
         let (info, pack) = default_locations(&config, Some("ocs.lan"));
         assert_eq!(
             (info.as_str(), pack.as_str()),

@@ -5,7 +5,7 @@
 
 use ocs_storage::{
     ActivationId, Affectation, ComputerAffectation, DeploymentLogEntry, GroupAffectation, GroupId,
-    HostId,
+    HostId, RedistributionGroupId,
 };
 
 use crate::app::groups::Editor;
@@ -84,6 +84,60 @@ pub async fn main_activation(state: &AppState, fileid: &str) -> Result<Activatio
                 format!("package {fileid} is not activated on this server"),
             )
         })
+}
+
+/// Which activation each computer gets when a package activated for a redistribution group is
+/// given to it: the activation of a server on one of the computer's subnets, else the group's
+/// first server (the lowest activation ID), so every computer has one. Returns the computers
+/// grouped by activation.
+pub async fn redistribution_activations(
+    state: &AppState,
+    fileid: &str,
+    group: RedistributionGroupId,
+    ids: &[HostId],
+) -> Result<Vec<(ActivationId, Vec<HostId>)>, AppError> {
+    if state.store.find_package(fileid).await?.is_none() {
+        return Err(AppError::NotFound(format!("package {fileid} not found")));
+    }
+    let servers: Vec<(ActivationId, HostId)> = state
+        .store
+        .activations_of(fileid)
+        .await?
+        .into_iter()
+        .filter(|a| a.group_id == Some(group))
+        .filter_map(|a| a.server_id.map(|s| (a.id, s)))
+        .collect();
+    let Some(&(first, _)) = servers.iter().min_by_key(|(a, _)| *a) else {
+        return Err(AppError::bad_request(
+            "E_NOT_ACTIVATED",
+            format!(
+                "package {fileid} is not activated for redistribution group {}",
+                group.0
+            ),
+        ));
+    };
+    let server_hosts: Vec<HostId> = servers.iter().map(|(_, h)| *h).collect();
+    let server_subnets = state.store.subnets_of(&server_hosts).await?;
+    let mut by_subnet: std::collections::HashMap<&str, ActivationId> =
+        std::collections::HashMap::new();
+    for (host, subnet) in &server_subnets {
+        if let Some(&(a, _)) = servers.iter().find(|(_, h)| h == host) {
+            let e = by_subnet.entry(subnet.as_str()).or_insert(a);
+            *e = (*e).min(a);
+        }
+    }
+    let subnets = state.store.subnets_of(ids).await?;
+    let mut chosen: std::collections::BTreeMap<ActivationId, Vec<HostId>> =
+        std::collections::BTreeMap::new();
+    for id in ids {
+        let near = subnets
+            .iter()
+            .filter(|(h, _)| h == id)
+            .filter_map(|(_, s)| by_subnet.get(s.as_str()).copied())
+            .min();
+        chosen.entry(near.unwrap_or(first)).or_default().push(*id);
+    }
+    Ok(chosen.into_iter().collect())
 }
 
 async fn log(state: &AppState, by: &Editor, action: &str, fileid: &str, detail: String) {

@@ -441,11 +441,14 @@ pub fn fragment_bytes(split: Split, size: u64) -> u64 {
         Split::FragmentSize(b) => b,
         Split::Default => DEFAULT_FRAGMENT_BYTES,
     };
-    // Never more than MAX_FRAGMENTS fragments, whatever the size.
-    bytes
-        .max(size.div_ceil(MAX_FRAGMENTS))
-        .max(MIN_FRAGMENT_BYTES.min(size.max(1)))
-        .max(1)
+    // Never more than MAX_FRAGMENTS fragments, whatever the size. A count asked for is
+    // honoured as it is (the original cuts size/FRAGS); the 1 KiB floor only keeps the
+    // defaults and sizes from making many tiny fragments.
+    let floor = match split {
+        Split::Fragments(_) => 1,
+        _ => MIN_FRAGMENT_BYTES.min(size.max(1)),
+    };
+    bytes.max(size.div_ceil(MAX_FRAGMENTS)).max(floor).max(1)
 }
 
 /// The name of fragment `n` (from 1) of a package.
@@ -772,8 +775,8 @@ mod tests {
             fragment_bytes(Split::Default, 100 << 20),
             DEFAULT_FRAGMENT_BYTES
         );
-        // A fragment count far above the size still gives fragments of 1 KiB at least.
-        assert_eq!(fragment_bytes(Split::Fragments(10_000), 10_000), 1024);
+        // A count is honoured even for a small archive.
+        assert_eq!(fragment_bytes(Split::Fragments(2), 114), 57);
         // Never more than MAX_FRAGMENTS.
         assert_eq!(
             fragment_bytes(Split::FragmentSize(1024), 100 << 20),
