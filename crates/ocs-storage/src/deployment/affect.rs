@@ -322,6 +322,33 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The subnets (`networks.ipsubnet`) of these computers, to match each with a
+    /// redistribution server of its own network.
+    pub async fn subnets_of(&self, ids: &[HostId]) -> Result<Vec<(HostId, String)>> {
+        let backend = self.backend();
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IDS_PER_STATEMENT) {
+            let list = placeholders(backend, 1, chunk.len());
+            let sql = format!(
+                "SELECT DISTINCT hardware_id, ipsubnet FROM networks \
+                 WHERE ipsubnet IS NOT NULL AND ipsubnet <> '' AND hardware_id IN ({list})"
+            );
+            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+            for id in chunk {
+                q = q.bind(id.0);
+            }
+            out.extend(
+                q.fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(|(h, s)| (HostId(h), s)),
+            );
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -462,32 +489,5 @@ pub(crate) mod tests {
             .is_empty());
         assert!(store.unaffect_group(group, "200").await.unwrap());
         assert!(!store.unaffect_group(group, "200").await.unwrap());
-    }
-}
-
-impl Store {
-    /// The subnets (`networks.ipsubnet`) of these computers, to match each with a
-    /// redistribution server of its own network.
-    pub async fn subnets_of(&self, ids: &[HostId]) -> Result<Vec<(HostId, String)>> {
-        let backend = self.backend();
-        let mut out = Vec::new();
-        for chunk in ids.chunks(IDS_PER_STATEMENT) {
-            let list = placeholders(backend, 1, chunk.len());
-            let sql = format!(
-                "SELECT DISTINCT hardware_id, ipsubnet FROM networks \
-                 WHERE ipsubnet IS NOT NULL AND ipsubnet <> '' AND hardware_id IN ({list})"
-            );
-            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
-            for id in chunk {
-                q = q.bind(id.0);
-            }
-            out.extend(
-                q.fetch_all(&self.pool)
-                    .await?
-                    .into_iter()
-                    .map(|(h, s)| (HostId(h), s)),
-            );
-        }
-        Ok(out)
     }
 }

@@ -52,6 +52,9 @@ fn group(row: GroupRow) -> RedistributionGroup {
 const GROUP_SELECT: &str = "SELECT g.id, g.name, g.description, g.pack_url, g.created_at, \
      (SELECT COUNT(*) FROM download_servers s WHERE s.group_id = g.id) FROM redistribution_groups g";
 
+/// A member as read: hardware ID, name, IP address, subnet.
+type MemberRow = (i64, Option<String>, Option<String>, Option<String>);
+
 impl Store {
     /// Creates a group; [`StoreError::Conflict`] when the name is taken.
     pub async fn create_redistribution_group(
@@ -202,7 +205,7 @@ impl Store {
         &self,
         id: RedistributionGroupId,
     ) -> Result<Vec<RedistributionMember>> {
-        let rows: Vec<(i64, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        let rows: Vec<MemberRow> = sqlx::query_as(
             "SELECT h.id, h.name, h.ipaddr, \
              (SELECT MIN(n.ipsubnet) FROM networks n WHERE n.hardware_id = h.id AND n.ipaddress = h.ipaddr) \
              FROM download_servers s JOIN hardware h ON h.id = s.hardware_id \
