@@ -51,6 +51,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "deployment",
         include_str!("../../i18n/fr/deployment.toml"),
     ),
+    (
+        "en",
+        "deployment_affect",
+        include_str!("../../i18n/en/deployment_affect.toml"),
+    ),
+    (
+        "fr",
+        "deployment_affect",
+        include_str!("../../i18n/fr/deployment_affect.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

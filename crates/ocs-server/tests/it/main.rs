@@ -14,6 +14,7 @@ mod crash;
 mod cve;
 mod deletion;
 mod deployment_agents;
+mod deployment_console;
 mod deployment_protocol;
 mod group_settings;
 mod groups;

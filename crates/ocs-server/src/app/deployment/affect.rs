@@ -41,6 +41,37 @@ pub fn affectation(forced: bool, schedule: &str, postcmd: &str) -> Result<Affect
     })
 }
 
+/// Longest package ID a form may name (FILEIDs are timestamps, far shorter).
+const MAX_FILEID_LEN: usize = 64;
+
+/// The activation a form picked (`activation` field).
+pub fn parse_activation(text: &str) -> Result<ActivationId, AppError> {
+    text.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .map(ActivationId)
+        .ok_or_else(|| AppError::bad_request("E_BAD_PARAM", "affect.choose_package"))
+}
+
+/// The package a form names (`fileid` field): digits only, bounded, so it can never name a
+/// path.
+pub fn parse_fileid(text: &str) -> Result<String, AppError> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > MAX_FILEID_LEN || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::bad_request(
+            "E_BAD_PARAM",
+            "affect.choose_package",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// The force checkbox of a form.
+pub fn parse_forced(text: &str) -> bool {
+    matches!(text, "1" | "on" | "true")
+}
+
 /// `YYYY/MM/DD HH:MM` naming a real date and time.
 fn valid_schedule(text: &str) -> bool {
     let format = time::macros::format_description!("[year]/[month]/[day] [hour]:[minute]");
@@ -347,5 +378,17 @@ mod tests {
         assert!(affectation(false, "2030-01-01 10:00", "").is_err());
         assert!(affectation(false, "2030/1/1 10:00", "").is_err());
         assert!(affectation(false, "", "rm -rf /").is_err());
+    }
+
+    #[test]
+    fn form_fields_are_checked() {
+        assert_eq!(parse_activation(" 7 ").unwrap(), ActivationId(7));
+        assert!(parse_activation("0").is_err());
+        assert!(parse_activation("x").is_err());
+        assert_eq!(parse_fileid("1700000000").unwrap(), "1700000000");
+        assert!(parse_fileid("../etc").is_err());
+        assert!(parse_fileid("").is_err());
+        assert!(parse_fileid(&"1".repeat(65)).is_err());
+        assert!(parse_forced("1") && parse_forced("on") && !parse_forced(""));
     }
 }

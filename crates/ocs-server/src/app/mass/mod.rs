@@ -7,14 +7,18 @@
 //! [`computers::check_setting`]), so a mass change accepts exactly what one computer's
 //! blocks accept. A whole result travels as criteria and is resolved on the server when the
 //! action is confirmed and again when it is applied; it never becomes a list of IDs in the
-//! browser. Group membership and deletion belong to other services; their arms say so.
+//! browser. Group membership, deletion and affectations belong to other services; their arms
+//! say so.
 
-use ocs_storage::{AccountField, ComputerQuery, ComputerRow, GroupId, HostId, TAG};
+use ocs_storage::{
+    AccountField, ActivationId, Affectation, ComputerQuery, ComputerRow, GroupId, HostId, TAG,
+};
 
 use crate::app::auth::{Admin, Viewer};
 use crate::app::computers::{self, CriterionInput, ListView, ViewChange, CUSTOMISABLE};
 use crate::app::deletion::{self, Deleter, DeletionReason};
-use crate::app::groups::{self, GroupTarget};
+use crate::app::deployment::affect;
+use crate::app::groups::{self, Editor, GroupTarget};
 use crate::app::{AppError, AppState};
 
 /// Most computers an explicit selection (rows or a page) may name in one form post.
@@ -132,6 +136,15 @@ pub enum Action {
     RemoveFromGroup(GroupId),
     /// Delete the computers.
     Delete,
+    /// Give a package (an activation) with force, schedule and post-command.
+    Affect {
+        /// The activation given.
+        activation: ActivationId,
+        /// How it is given.
+        how: Affectation,
+    },
+    /// Take a package (FILEID) back.
+    Unaffect(String),
 }
 
 /// Value of a customisation field that leaves the setting as it is.
@@ -175,6 +188,8 @@ impl Action {
             Action::AddToGroup { .. } => "group_add",
             Action::RemoveFromGroup(_) => "group_remove",
             Action::Delete => "delete",
+            Action::Affect { .. } => "affect",
+            Action::Unaffect(_) => "unaffect",
         }
     }
 
@@ -254,6 +269,15 @@ impl Action {
             }
             "group_remove" => Ok(Action::RemoveFromGroup(group_id(get("group"))?)),
             "delete" => Ok(Action::Delete),
+            "affect" => Ok(Action::Affect {
+                activation: affect::parse_activation(get("activation"))?,
+                how: affect::affectation(
+                    affect::parse_forced(get("forced")),
+                    get("schedule"),
+                    get("postcmd"),
+                )?,
+            }),
+            "unaffect" => Ok(Action::Unaffect(affect::parse_fileid(get("fileid"))?)),
             other => Err(AppError::bad_request(
                 "E_BAD_ACTION",
                 format!(
@@ -294,6 +318,13 @@ impl Action {
                 );
             }
             Action::RemoveFromGroup(id) => push("group", id.0.to_string()),
+            Action::Affect { activation, how } => {
+                push("activation", activation.0.to_string());
+                push("forced", if how.forced { "1" } else { "" }.to_owned());
+                push("schedule", how.schedule.clone());
+                push("postcmd", how.postcmd.clone());
+            }
+            Action::Unaffect(fileid) => push("fileid", fileid.clone()),
             Action::ExportCsv | Action::Delete => {}
         }
         out
@@ -362,6 +393,22 @@ pub async fn apply(
         },
         Action::RemoveFromGroup(group) => Applied {
             changed: groups::remove_members(state, admin, *group, &ids).await?,
+            skipped: 0,
+        },
+        Action::Affect { activation, how } => Applied {
+            changed: affect::affect_computers(
+                state,
+                &Editor::console(admin),
+                *activation,
+                &ids,
+                how,
+            )
+            .await?,
+            skipped: 0,
+        },
+        Action::Unaffect(fileid) => Applied {
+            changed: affect::unaffect_computers(state, &Editor::console(admin), fileid, &ids)
+                .await?,
             skipped: 0,
         },
         Action::Delete => Applied {

@@ -15,6 +15,7 @@ use axum::{Form, Router};
 use ocs_storage::GroupId;
 
 use super::computers::{csv_bytes, ListParams};
+use super::deployment_affect::{mass_choices, mass_description, MassChoices};
 use super::{error_page, render, to, Ctx, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::computers::{self as computer_service, ViewChange, CUSTOMISABLE};
@@ -171,6 +172,7 @@ struct ChoosePage {
     settings: Vec<SettingChoice>,
     /// (ID, name) of the static groups.
     groups: Vec<(i64, String)>,
+    deploy: MassChoices,
 }
 
 async fn mass_get(ctx: Ctx) -> Response {
@@ -188,7 +190,9 @@ async fn mass_post(
         let count = mass::count(&state, &selection).await?;
         let fields = computer_service::account_fields(&state).await?;
         let groups = mass::static_groups(&state).await?;
+        let deploy = mass_choices(&state, &ctx.tr, viewer.is_admin()).await?;
         Ok::<_, AppError>(ChoosePage {
+            deploy,
             page: PageCtx::new(&ctx, &viewer, "computers"),
             count: wide(count),
             whole_result: matches!(selection, Selection::Result { .. }),
@@ -213,7 +217,11 @@ fn describe(
     tr: &Tr,
     action: &Action,
     groups: &[(GroupId, String)],
+    deploy: &MassChoices,
 ) -> (String, Vec<(String, String)>) {
+    if let Some((key, lines)) = mass_description(tr, action, deploy) {
+        return (tr.get(key).to_owned(), lines);
+    }
     let title = tr.get(&format!("mass.action.{}", action.name())).to_owned();
     let group_text = |id: &GroupId| {
         groups
@@ -258,7 +266,9 @@ fn describe(
             lines
         }
         Action::RemoveFromGroup(id) => vec![(tr.get("mass.group").to_owned(), group_text(id))],
-        Action::ExportCsv | Action::Delete => Vec::new(),
+        Action::ExportCsv | Action::Delete | Action::Affect { .. } | Action::Unaffect(_) => {
+            Vec::new()
+        }
     };
     (title, lines)
 }
@@ -293,7 +303,8 @@ async fn mass_confirm_post(
         }
         let count = mass::count(&state, &selection).await?;
         let groups = mass::static_groups(&state).await?;
-        let (title, lines) = describe(&ctx.tr, &action, &groups);
+        let deploy = mass_choices(&state, &ctx.tr, true).await?;
+        let (title, lines) = describe(&ctx.tr, &action, &groups, &deploy);
         let mut hidden = selection_fields(&selection);
         hidden.extend(action.fields());
         Ok::<_, AppError>(ConfirmPage {
@@ -334,7 +345,8 @@ async fn mass_apply_post(
         let action = Action::parse(&pairs, &fields)?;
         let applied = mass::apply(&state, &admin, &action, &selection).await?;
         let groups = mass::static_groups(&state).await?;
-        Ok::<_, AppError>((describe(&ctx.tr, &action, &groups).0, applied))
+        let deploy = mass_choices(&state, &ctx.tr, true).await?;
+        Ok::<_, AppError>((describe(&ctx.tr, &action, &groups, &deploy).0, applied))
     }
     .await;
     match result {

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod computers;
 pub mod deletion;
 pub mod deployment;
+pub mod deployment_affect;
 pub mod group_settings;
 pub mod groups;
 pub mod mass;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(group_settings::router())
         .merge(deletion::router())
         .merge(deployment::router())
+        .merge(deployment_affect::router())
         .merge(search::router())
         .merge(groups::router())
         .merge(tags::router())
