@@ -7,9 +7,8 @@
 # each fetching every fragment once with curl over loopback HTTP. Prints the build time (wall,
 # `package build` from the file on disk: copy + MD5 + cut + fsync), the fragment throughput
 # (bytes received by all clients / wall time) and the server's peak RSS (VmHWM) while it
-# served them. The package is activated with its info file on a throwaway HTTPS server
-# (python3 + a CA made with openssl, written to <data_dir>/tls/cacert.pem) so this runs
-# whether or not the server itself speaks HTTPS. Release build unless --debug.
+# served them. The package is activated with its info file on the server's own HTTPS.
+# Release build unless --debug.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -36,20 +35,18 @@ BIN="$PWD/target/$PROFILE/ocs-server"
 
 WORK=$(mktemp -d /tmp/ocs-bench-deploy.XXXXXX)
 SERVER_PID=""
-HTTPS_PID=""
 cleanup() {
   [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null || true
-  [ -n "$HTTPS_PID" ] && kill "$HTTPS_PID" 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
 DATA="$WORK/data"
-mkdir -p "$DATA/tls"
+mkdir -p "$DATA"
 
 echo "archive: ${SIZE_MIB} MiB, ${FRAGMENTS} fragments, ${CLIENTS} clients, ${PROFILE} build" >&2
 { printf '\x1f\x8b\x08\x00'; head -c $((SIZE_MIB * 1024 * 1024 - 4)) /dev/urandom; } > "$WORK/pkg.tar.gz"
 
-OCS_LOG__LEVEL=info "$BIN" --data-dir "$DATA" serve --listen 127.0.0.1:0 > "$DATA/server.log" 2>&1 &
+OCS_LOG__LEVEL=info "$BIN" --data-dir "$DATA" serve --listen 127.0.0.1:0 --tls-listen 127.0.0.1:0 > "$DATA/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 100); do
   ADDR=$(grep -o 'listening on http://[0-9.:]*' "$DATA/server.log" | head -1 | sed 's/listening on http:\/\///') || true
@@ -57,6 +54,7 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 [ -n "${ADDR:-}" ] || { echo "server did not start" >&2; cat "$DATA/server.log" >&2; exit 1; }
+TLS_ADDR=$(grep -o 'listening on https://[0-9.:]*' "$DATA/server.log" | head -1 | sed 's/listening on https:\/\///')
 
 cli() { OCS_LOG__LEVEL=warn "$BIN" --data-dir "$DATA" "$@"; }
 
@@ -67,26 +65,8 @@ T1=$(date +%s.%N)
 BUILD_S=$(echo "$T1 - $T0" | bc -l)
 rm -f "$WORK/pkg.tar.gz"
 
-# The info file over HTTPS, from a throwaway server trusted through the server's CA path.
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=bench CA" \
-  -keyout "$WORK/ca.key" -out "$DATA/tls/cacert.pem" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" -keyout "$WORK/leaf.key" -out "$WORK/leaf.csr" 2>/dev/null
-printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$WORK/ext.cnf"
-openssl x509 -req -in "$WORK/leaf.csr" -CA "$DATA/tls/cacert.pem" -CAkey "$WORK/ca.key" -CAcreateserial \
-  -days 1 -extfile "$WORK/ext.cnf" -out "$WORK/leaf.pem" 2>/dev/null
-HTTPS_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-python3 - "$DATA/download" "$HTTPS_PORT" "$WORK/leaf.pem" "$WORK/leaf.key" > /dev/null 2>&1 <<'PY' &
-import functools, http.server, ssl, sys
-root, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
-handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=root)
-httpd = http.server.HTTPServer(("127.0.0.1", port), handler)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER); ctx.load_cert_chain(cert, key)
-httpd.socket = ctx.wrap_socket(httpd.socket, server_side=True)
-httpd.serve_forever()
-PY
-HTTPS_PID=$!
-sleep 1
-cli package activate "$FILEID" --info-url "https://127.0.0.1:$HTTPS_PORT" --fragments-url "http://$ADDR/download" > /dev/null
+# The info file over the server's own HTTPS (the activation check trusts its generated CA).
+cli package activate "$FILEID" --info-url "https://$TLS_ADDR/download" --fragments-url "http://$ADDR/download" > /dev/null
 
 BEFORE_HWM=$(awk '/VmHWM/ {print $2}' /proc/$SERVER_PID/status)
 client() {
