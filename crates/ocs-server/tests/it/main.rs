@@ -13,6 +13,7 @@ mod console_admin;
 mod crash;
 mod cve;
 mod deletion;
+mod deployment_pages;
 mod deployment_protocol;
 mod group_settings;
 mod groups;

@@ -14,6 +14,7 @@ use ocs_storage::{AccountField, ComputerQuery, ComputerRow, GroupId, HostId, TAG
 use crate::app::auth::{Admin, Viewer};
 use crate::app::computers::{self, CriterionInput, ListView, ViewChange, CUSTOMISABLE};
 use crate::app::deletion::{self, Deleter, DeletionReason};
+use crate::app::deployment::redistribution;
 use crate::app::groups::{self, GroupTarget};
 use crate::app::{AppError, AppState};
 
@@ -132,6 +133,8 @@ pub enum Action {
     RemoveFromGroup(GroupId),
     /// Delete the computers.
     Delete,
+    /// Put the computers in a redistribution group (create, add to, overwrite).
+    AddToRedistribution(redistribution::Target),
 }
 
 /// Value of a customisation field that leaves the setting as it is.
@@ -175,6 +178,7 @@ impl Action {
             Action::AddToGroup { .. } => "group_add",
             Action::RemoveFromGroup(_) => "group_remove",
             Action::Delete => "delete",
+            Action::AddToRedistribution(_) => "redistribution_add",
         }
     }
 
@@ -254,6 +258,7 @@ impl Action {
             }
             "group_remove" => Ok(Action::RemoveFromGroup(group_id(get("group"))?)),
             "delete" => Ok(Action::Delete),
+            "redistribution_add" => parse_redistribution(pairs),
             other => Err(AppError::bad_request(
                 "E_BAD_ACTION",
                 format!(
@@ -294,10 +299,63 @@ impl Action {
                 );
             }
             Action::RemoveFromGroup(id) => push("group", id.0.to_string()),
+            Action::AddToRedistribution(target) => match target {
+                redistribution::Target::Create { name, description } => {
+                    push("redistribution", "new".to_owned());
+                    push("name", name.clone());
+                    push("description", description.clone());
+                }
+                redistribution::Target::AddTo(id) => {
+                    push("redistribution", id.0.to_string());
+                    push("mode", "add".to_owned());
+                }
+                redistribution::Target::Overwrite(id) => {
+                    push("redistribution", id.0.to_string());
+                    push("mode", "overwrite".to_owned());
+                }
+            },
             Action::ExportCsv | Action::Delete => {}
         }
         out
     }
+}
+
+/// Reads the redistribution arm: `redistribution` is `new` (with `name`, `description`) or a
+/// group's ID with `mode` add or overwrite.
+fn parse_redistribution(pairs: &[(String, String)]) -> Result<Action, AppError> {
+    let get = |key: &str| param(pairs, key).unwrap_or("");
+    let target = match get("redistribution") {
+        "new" => {
+            let name = bounded(get("name"), "name")?;
+            if name.is_empty() {
+                return Err(AppError::bad_request("E_BAD_VALUE", "mass.group_name"));
+            }
+            redistribution::Target::Create {
+                name,
+                description: bounded(get("description"), "description")?,
+            }
+        }
+        id => {
+            let id = id
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(ocs_storage::RedistributionGroupId)
+                .ok_or_else(|| AppError::bad_request("E_BAD_VALUE", "redistribution.choose"))?;
+            match get("mode") {
+                "" | "add" => redistribution::Target::AddTo(id),
+                "overwrite" => redistribution::Target::Overwrite(id),
+                other => {
+                    return Err(AppError::bad_request(
+                        "E_BAD_VALUE",
+                        format!("mode is add or overwrite, not {other:?}"),
+                    ))
+                }
+            }
+        }
+    };
+    Ok(Action::AddToRedistribution(target))
 }
 
 /// The static groups a selection may be added to or removed from, as (ID, name).
@@ -364,6 +422,14 @@ pub async fn apply(
             changed: groups::remove_members(state, admin, *group, &ids).await?,
             skipped: 0,
         },
+        Action::AddToRedistribution(target) => {
+            let existing = store.count_existing_computers(&ids).await?;
+            redistribution::add_servers(state, admin, target.clone(), &ids).await?;
+            Applied {
+                changed: existing,
+                skipped: 0,
+            }
+        }
         Action::Delete => Applied {
             changed: deletion::delete_computers(
                 state,
@@ -508,6 +574,24 @@ mod tests {
             Action::RemoveFromGroup(GroupId(2))
         );
         assert_eq!(parse(&[("action", "delete")]).unwrap(), Action::Delete);
+        assert_eq!(
+            parse(&[
+                ("action", "redistribution_add"),
+                ("redistribution", "4"),
+                ("mode", "overwrite")
+            ])
+            .unwrap(),
+            Action::AddToRedistribution(redistribution::Target::Overwrite(
+                ocs_storage::RedistributionGroupId(4)
+            ))
+        );
+        assert!(parse(&[
+            ("action", "redistribution_add"),
+            ("redistribution", "new"),
+            ("name", " ")
+        ])
+        .is_err());
+        assert!(parse(&[("action", "redistribution_add"), ("redistribution", "x")]).is_err());
         assert_eq!(parse(&[("action", "csv")]).unwrap(), Action::ExportCsv);
         assert!(parse(&[("action", "drop")]).is_err());
     }
@@ -540,6 +624,13 @@ mod tests {
                 overwrite: true,
             },
             Action::RemoveFromGroup(GroupId(3)),
+            Action::AddToRedistribution(redistribution::Target::Create {
+                name: "Relays".into(),
+                description: "Lyon".into(),
+            }),
+            Action::AddToRedistribution(redistribution::Target::AddTo(
+                ocs_storage::RedistributionGroupId(2),
+            )),
             Action::Delete,
             Action::ExportCsv,
         ] {

@@ -9,9 +9,11 @@ pub mod auth;
 pub mod computers;
 pub mod deletion;
 pub mod deployment;
+pub mod deployment_status;
 pub mod group_settings;
 pub mod groups;
 pub mod mass;
+pub mod redistribution;
 pub mod rollout;
 pub mod search;
 pub mod tags;
@@ -60,6 +62,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(group_settings::router())
         .merge(deletion::router())
         .merge(deployment::router())
+        .merge(deployment_status::router())
+        .merge(redistribution::router())
         .merge(search::router())
         .merge(groups::router())
         .merge(tags::router())
