@@ -61,6 +61,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "deployment_affect",
         include_str!("../../i18n/fr/deployment_affect.toml"),
     ),
+    (
+        "en",
+        "deployment_redistribution",
+        include_str!("../../i18n/en/deployment_redistribution.toml"),
+    ),
+    (
+        "fr",
+        "deployment_redistribution",
+        include_str!("../../i18n/fr/deployment_redistribution.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

@@ -15,6 +15,7 @@ mod cve;
 mod deletion;
 mod deployment_agents;
 mod deployment_console;
+mod deployment_pages;
 mod deployment_protocol;
 mod group_settings;
 mod groups;

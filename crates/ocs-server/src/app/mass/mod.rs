@@ -17,7 +17,7 @@ use ocs_storage::{
 use crate::app::auth::{Admin, Viewer};
 use crate::app::computers::{self, CriterionInput, ListView, ViewChange, CUSTOMISABLE};
 use crate::app::deletion::{self, Deleter, DeletionReason};
-use crate::app::deployment::affect;
+use crate::app::deployment::{affect, redistribution};
 use crate::app::groups::{self, Editor, GroupTarget};
 use crate::app::{AppError, AppState};
 
@@ -145,6 +145,8 @@ pub enum Action {
     },
     /// Take a package (FILEID) back.
     Unaffect(String),
+    /// Put the computers in a redistribution group (create, add to, overwrite).
+    AddToRedistribution(redistribution::Target),
 }
 
 /// Value of a customisation field that leaves the setting as it is.
@@ -190,6 +192,7 @@ impl Action {
             Action::Delete => "delete",
             Action::Affect { .. } => "affect",
             Action::Unaffect(_) => "unaffect",
+            Action::AddToRedistribution(_) => "redistribution_add",
         }
     }
 
@@ -278,6 +281,7 @@ impl Action {
                 )?,
             }),
             "unaffect" => Ok(Action::Unaffect(affect::parse_fileid(get("fileid"))?)),
+            "redistribution_add" => parse_redistribution(pairs),
             other => Err(AppError::bad_request(
                 "E_BAD_ACTION",
                 format!(
@@ -325,10 +329,63 @@ impl Action {
                 push("postcmd", how.postcmd.clone());
             }
             Action::Unaffect(fileid) => push("fileid", fileid.clone()),
+            Action::AddToRedistribution(target) => match target {
+                redistribution::Target::Create { name, description } => {
+                    push("redistribution", "new".to_owned());
+                    push("name", name.clone());
+                    push("description", description.clone());
+                }
+                redistribution::Target::AddTo(id) => {
+                    push("redistribution", id.0.to_string());
+                    push("mode", "add".to_owned());
+                }
+                redistribution::Target::Overwrite(id) => {
+                    push("redistribution", id.0.to_string());
+                    push("mode", "overwrite".to_owned());
+                }
+            },
             Action::ExportCsv | Action::Delete => {}
         }
         out
     }
+}
+
+/// Reads the redistribution arm: `redistribution` is `new` (with `name`, `description`) or a
+/// group's ID with `mode` add or overwrite.
+fn parse_redistribution(pairs: &[(String, String)]) -> Result<Action, AppError> {
+    let get = |key: &str| param(pairs, key).unwrap_or("");
+    let target = match get("redistribution") {
+        "new" => {
+            let name = bounded(get("name"), "name")?;
+            if name.is_empty() {
+                return Err(AppError::bad_request("E_BAD_VALUE", "mass.group_name"));
+            }
+            redistribution::Target::Create {
+                name,
+                description: bounded(get("description"), "description")?,
+            }
+        }
+        id => {
+            let id = id
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .map(ocs_storage::RedistributionGroupId)
+                .ok_or_else(|| AppError::bad_request("E_BAD_VALUE", "redistribution.choose"))?;
+            match get("mode") {
+                "" | "add" => redistribution::Target::AddTo(id),
+                "overwrite" => redistribution::Target::Overwrite(id),
+                other => {
+                    return Err(AppError::bad_request(
+                        "E_BAD_VALUE",
+                        format!("mode is add or overwrite, not {other:?}"),
+                    ))
+                }
+            }
+        }
+    };
+    Ok(Action::AddToRedistribution(target))
 }
 
 /// The static groups a selection may be added to or removed from, as (ID, name).
@@ -411,6 +468,14 @@ pub async fn apply(
                 .await?,
             skipped: 0,
         },
+        Action::AddToRedistribution(target) => {
+            let existing = store.count_existing_computers(&ids).await?;
+            redistribution::add_servers(state, admin, target.clone(), &ids).await?;
+            Applied {
+                changed: existing,
+                skipped: 0,
+            }
+        }
         Action::Delete => Applied {
             changed: deletion::delete_computers(
                 state,
@@ -555,6 +620,24 @@ mod tests {
             Action::RemoveFromGroup(GroupId(2))
         );
         assert_eq!(parse(&[("action", "delete")]).unwrap(), Action::Delete);
+        assert_eq!(
+            parse(&[
+                ("action", "redistribution_add"),
+                ("redistribution", "4"),
+                ("mode", "overwrite")
+            ])
+            .unwrap(),
+            Action::AddToRedistribution(redistribution::Target::Overwrite(
+                ocs_storage::RedistributionGroupId(4)
+            ))
+        );
+        assert!(parse(&[
+            ("action", "redistribution_add"),
+            ("redistribution", "new"),
+            ("name", " ")
+        ])
+        .is_err());
+        assert!(parse(&[("action", "redistribution_add"), ("redistribution", "x")]).is_err());
         assert_eq!(parse(&[("action", "csv")]).unwrap(), Action::ExportCsv);
         assert!(parse(&[("action", "drop")]).is_err());
     }
@@ -587,6 +670,13 @@ mod tests {
                 overwrite: true,
             },
             Action::RemoveFromGroup(GroupId(3)),
+            Action::AddToRedistribution(redistribution::Target::Create {
+                name: "Relays".into(),
+                description: "Lyon".into(),
+            }),
+            Action::AddToRedistribution(redistribution::Target::AddTo(
+                ocs_storage::RedistributionGroupId(2),
+            )),
             Action::Delete,
             Action::ExportCsv,
         ] {

@@ -22,7 +22,7 @@ use crate::app::deployment::activate::{self, ActivationRequest};
 use crate::app::deployment::build::{
     self, ActionKind, Archive, ArchiveSource, Deployer, PackageSpec, Split, TargetOs,
 };
-use crate::app::deployment::packages;
+use crate::app::deployment::{packages, redistribution};
 use crate::app::{AppError, AppState};
 
 /// Largest text field of the build form.
@@ -317,6 +317,8 @@ struct PackagePage {
     log: Vec<LogRow>,
     default_info: String,
     default_pack: String,
+    /// (ID, name) of the redistribution groups the activate form offers.
+    redistribution_groups: Vec<(i64, String)>,
 }
 
 async fn package_get(
@@ -328,6 +330,10 @@ async fn package_get(
     let SignedIn { viewer, ctx } = signed;
     let view = match packages::view(&state, &fileid).await {
         Ok(v) => v,
+        Err(e) => return error_page(&ctx, &e),
+    };
+    let redistribution_groups = match redistribution::list_redistribution_groups(&state).await {
+        Ok(g) => g.into_iter().map(|(id, name)| (id.0, name)).collect(),
         Err(e) => return error_page(&ctx, &e),
     };
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
@@ -391,6 +397,7 @@ async fn package_get(
             log,
             default_info,
             default_pack,
+            redistribution_groups,
         },
     )
 }

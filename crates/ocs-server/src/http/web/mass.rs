@@ -19,6 +19,7 @@ use super::deployment_affect::{mass_choices, mass_description, MassChoices};
 use super::{error_page, render, to, Ctx, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::computers::{self as computer_service, ViewChange, CUSTOMISABLE};
+use crate::app::deployment::redistribution;
 use crate::app::groups::GroupTarget;
 use crate::app::i18n::Tr;
 use crate::app::mass::{self, Action, Selection, KEEP};
@@ -173,6 +174,8 @@ struct ChoosePage {
     /// (ID, name) of the static groups.
     groups: Vec<(i64, String)>,
     deploy: MassChoices,
+    /// (ID, name) of the redistribution groups.
+    redistribution_groups: Vec<(i64, String)>,
 }
 
 async fn mass_get(ctx: Ctx) -> Response {
@@ -203,6 +206,11 @@ async fn mass_post(
                 .collect(),
             settings: setting_choices(&ctx.tr),
             groups: groups.into_iter().map(|(id, name)| (id.0, name)).collect(),
+            redistribution_groups: redistribution::list_redistribution_groups(&state)
+                .await?
+                .into_iter()
+                .map(|(id, name)| (id.0, name))
+                .collect(),
         })
     }
     .await;
@@ -222,7 +230,10 @@ fn describe(
     if let Some((key, lines)) = mass_description(tr, action, deploy) {
         return (tr.get(key).to_owned(), lines);
     }
-    let title = tr.get(&format!("mass.action.{}", action.name())).to_owned();
+    let title = match action {
+        Action::AddToRedistribution(_) => tr.get("redistribution.mass_title").to_owned(),
+        _ => tr.get(&format!("mass.action.{}", action.name())).to_owned(),
+    };
     let group_text = |id: &GroupId| {
         groups
             .iter()
@@ -269,8 +280,34 @@ fn describe(
         Action::ExportCsv | Action::Delete | Action::Affect { .. } | Action::Unaffect(_) => {
             Vec::new()
         }
+        Action::AddToRedistribution(target) => redistribution_lines(tr, target),
     };
     (title, lines)
+}
+
+/// The confirmation lines of the redistribution arm (the group by ID: its name is on its page).
+fn redistribution_lines(tr: &Tr, target: &redistribution::Target) -> Vec<(String, String)> {
+    let mode = |key: &str| (tr.get("mass.mode").to_owned(), tr.get(key).to_owned());
+    match target {
+        redistribution::Target::Create { name, description } => vec![
+            (tr.get("redistribution.mass_new").to_owned(), name.clone()),
+            (tr.get("mass.description").to_owned(), description.clone()),
+        ],
+        redistribution::Target::AddTo(id) => vec![
+            (
+                tr.get("redistribution.mass_group").to_owned(),
+                format!("#{}", id.0),
+            ),
+            mode("mass.mode_add"),
+        ],
+        redistribution::Target::Overwrite(id) => vec![
+            (
+                tr.get("redistribution.mass_group").to_owned(),
+                format!("#{}", id.0),
+            ),
+            mode("mass.mode_overwrite"),
+        ],
+    }
 }
 
 #[derive(Template)]

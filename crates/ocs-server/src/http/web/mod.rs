@@ -10,9 +10,11 @@ pub mod computers;
 pub mod deletion;
 pub mod deployment;
 pub mod deployment_affect;
+pub mod deployment_status;
 pub mod group_settings;
 pub mod groups;
 pub mod mass;
+pub mod redistribution;
 pub mod rollout;
 pub mod search;
 pub mod tags;
@@ -62,6 +64,8 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(deletion::router())
         .merge(deployment::router())
         .merge(deployment_affect::router())
+        .merge(deployment_status::router())
+        .merge(redistribution::router())
         .merge(search::router())
         .merge(groups::router())
         .merge(tags::router())
