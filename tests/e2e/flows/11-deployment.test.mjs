@@ -72,7 +72,35 @@ test('a package is built, activated, affected from a search and its success vali
     );
     assert.equal(report.status, 200);
 
-    // STATUS-PAGE
+    // Statistics: one waiting, one success; the success count opens that computer.
+    await page.goto(packageUrl);
+    await page.locator('#package-status-link').click();
+    await page.locator('table#statuses').waitFor();
+    const counts = async () => {
+      const out = {};
+      for (const row of await page.locator('table#statuses tbody tr').all()) {
+        const cells = await row.locator('td').allInnerTexts();
+        out[cells[0].trim()] = Number(cells[1].trim());
+      }
+      return out;
+    };
+    assert.deepEqual(await counts(), { WAITING: 1, SUCCESS: 1 });
+    assert.ok(await page.locator('#status-chart svg').count() === 1, 'the chart is drawn');
+    await screenshot(page, '11-status');
+    const statusUrl = new URL(page.url()).pathname;
+    await page.locator('table#statuses tbody tr', { hasText: 'SUCCESS' }).locator('a.status-count').click();
+    await page.locator('table#computers').waitFor();
+    await settled(page);
+    assert.deepEqual(await rowNames(page), ['lab-1']);
+
+    // Validate success: the finished computer leaves the statistics.
+    await page.goto(statusUrl);
+    const validate = page.locator('#validate-success');
+    await validate.locator('input[name=confirm]').check();
+    await validate.locator('button[type=submit]').click();
+    await page.goto(statusUrl);
+    await page.locator('table#statuses').waitFor();
+    assert.deepEqual(await counts(), { WAITING: 1 });
     flow.assertClean();
   } finally {
     await flow.finish();
