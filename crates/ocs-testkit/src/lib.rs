@@ -137,6 +137,18 @@ pub fn test_database() -> anyhow::Result<Option<String>> {
     create_pg_database(&admin).map(Some)
 }
 
+/// Server options (as environment seeds) under which a package goes through in seconds:
+/// deployment on, zero latencies. PERIOD_LENGTH stays 10: the Unix agent gives a package of
+/// priority P a step on the cycles of a period that are multiples of P, so a period shorter
+/// than P would never download it.
+pub const FAST_DEPLOYMENT: &[(&str, &str)] = &[
+    ("OCS_OPT_DOWNLOAD", "1"),
+    ("OCS_OPT_DOWNLOAD_FRAG_LATENCY", "0"),
+    ("OCS_OPT_DOWNLOAD_CYCLE_LATENCY", "0"),
+    ("OCS_OPT_DOWNLOAD_PERIOD_LATENCY", "0"),
+    ("OCS_OPT_DOWNLOAD_PERIOD_LENGTH", "10"),
+];
+
 /// A running server. Killed when dropped.
 pub struct TestServer {
     child: Child,
@@ -351,6 +363,88 @@ impl TestServer {
             cmd.args(["--database", url]);
         }
         cmd.args(args).env("OCS_LOG__LEVEL", "warn").output()
+    }
+
+    /// Runs a command of the same binary (as [`TestServer::cli`]) that must succeed; returns
+    /// what it printed on stdout, trimmed. Fails the test with both outputs otherwise.
+    pub fn cli_ok(&self, args: &[&str]) -> String {
+        let out = match self.cli(args) {
+            Ok(out) => out,
+            Err(e) => panic!("ocs-server {args:?} cannot run: {e}"),
+        };
+        assert!(
+            out.status.success(),
+            "ocs-server {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// Builds an EXECUTE package for Linux of `archive` (`sh run.sh`, two fragments) with
+    /// `package build`, and returns its FILEID.
+    pub fn build_execute_package(&self, name: &str, archive: &Path, priority: u8) -> String {
+        let fileid = self.cli_ok(&[
+            "package",
+            "build",
+            "--name",
+            name,
+            "--os",
+            "linux",
+            "--action",
+            "execute",
+            "--command",
+            "sh run.sh",
+            "--file",
+            &archive.to_string_lossy(),
+            "--priority",
+            &priority.to_string(),
+            "--fragments",
+            "2",
+        ]);
+        assert!(
+            !fileid.is_empty() && fileid.bytes().all(|b| b.is_ascii_digit()),
+            "a FILEID printed: {fileid:?}"
+        );
+        fileid
+    }
+
+    /// Activates a package on this server: info over its HTTPS, fragments over its HTTP.
+    pub fn activate_here(&self, fileid: &str) {
+        let authority = |url: &str| url.split_once("://").map_or(url, |(_, r)| r).to_owned();
+        let info = format!("{}/download", authority(self.https_url()));
+        let frags = format!("{}/download", authority(&self.base_url));
+        self.cli_ok(&[
+            "package",
+            "activate",
+            fileid,
+            "--info-url",
+            &info,
+            "--fragments-url",
+            &frags,
+        ]);
+    }
+
+    /// The computers per status of a package (non-zero counts), from `package status --json`.
+    pub fn package_statuses(&self, fileid: &str) -> Vec<(String, i64)> {
+        let text = self.cli_ok(&["package", "status", fileid, "--json"]);
+        let json: serde_json::Value = match serde_json::from_str(&text) {
+            Ok(v) => v,
+            Err(e) => panic!("package status --json: {e}: {text}"),
+        };
+        json["statuses"]
+            .as_array()
+            .map(|a| a.as_slice())
+            .unwrap_or_default()
+            .iter()
+            .map(|c| {
+                (
+                    c["status"].as_str().unwrap_or_default().to_owned(),
+                    c["computers"].as_i64().unwrap_or_default(),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     /// Sets a server option through the CLI (it applies at the next request).

@@ -6,35 +6,11 @@
 use std::path::Path;
 use std::process::Command as StdCommand;
 
-use ocs_testkit::TestServer;
+use ocs_testkit::{TestServer, FAST_DEPLOYMENT};
 
 use super::{agent, run, server_bin};
 
-/// Zero latencies; PERIOD_LENGTH 10 so that a priority-9 package gets a step in each period.
-const FAST: &[(&str, &str)] = &[
-    ("OCS_OPT_DOWNLOAD", "1"),
-    ("OCS_OPT_DOWNLOAD_FRAG_LATENCY", "0"),
-    ("OCS_OPT_DOWNLOAD_CYCLE_LATENCY", "0"),
-    ("OCS_OPT_DOWNLOAD_PERIOD_LATENCY", "0"),
-    ("OCS_OPT_DOWNLOAD_PERIOD_LENGTH", "10"),
-];
-
-fn cli_ok(s: &TestServer, args: &[&str]) -> String {
-    let out = s.cli(args).unwrap();
-    assert!(
-        out.status.success(),
-        "ocs-server {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
-
-fn authority(url: &str) -> &str {
-    url.split_once("://").map_or(url, |(_, rest)| rest)
-}
-
-/// Builds, activates and affects an EXECUTE package whose script appends `name` to `order`.
+/// Builds an EXECUTE package whose script appends `name` to `order`.
 fn package(s: &TestServer, work: &Path, name: &str, priority: u8) -> String {
     let src = work.join(name);
     std::fs::create_dir_all(&src).unwrap();
@@ -54,68 +30,13 @@ fn package(s: &TestServer, work: &Path, name: &str, priority: u8) -> String {
         .status()
         .unwrap()
         .success());
-    cli_ok(
-        s,
-        &[
-            "package",
-            "build",
-            "--name",
-            name,
-            "--os",
-            "linux",
-            "--action",
-            "execute",
-            "--command",
-            "sh run.sh",
-            "--file",
-            archive.to_str().unwrap(),
-            "--priority",
-            &priority.to_string(),
-            "--fragments",
-            "2",
-        ],
-    )
-}
-
-fn activate_and_affect(s: &TestServer, fileid: &str, computer: &str) {
-    let info = format!("{}/download", authority(s.https_url()));
-    let frags = format!("{}/download", authority(&s.base_url));
-    cli_ok(
-        s,
-        &[
-            "package",
-            "activate",
-            fileid,
-            "--info-url",
-            &info,
-            "--fragments-url",
-            &frags,
-        ],
-    );
-    cli_ok(s, &["package", "affect", fileid, "--computer", computer]);
-}
-
-fn status(s: &TestServer, fileid: &str) -> Vec<(String, i64)> {
-    let json: serde_json::Value =
-        serde_json::from_str(&cli_ok(s, &["package", "status", fileid, "--json"])).unwrap();
-    json["statuses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["status"].as_str().unwrap().to_owned(),
-                c["computers"].as_i64().unwrap(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect()
+    s.build_execute_package(name, &archive, priority)
 }
 
 #[test]
 fn packages_from_our_server_run_in_priority_order_and_a_bad_digest_is_reported() {
     let Some(bin) = server_bin() else { return };
-    let s = TestServer::start(&bin, FAST).unwrap();
+    let s = TestServer::start(&bin, FAST_DEPLOYMENT).unwrap();
     let state = tempfile::tempdir().unwrap();
     let work = tempfile::tempdir().unwrap();
     let state_dir = state.path().to_str().unwrap();
@@ -162,7 +83,8 @@ fn packages_from_our_server_run_in_priority_order_and_a_bad_digest_is_reported()
     }
     std::fs::write(&fragment, bytes).unwrap();
     for fileid in [&p9, &p1, &p0, &spoiled] {
-        activate_and_affect(&s, fileid, &computer);
+        s.activate_here(fileid);
+        s.cli_ok(&["package", "affect", fileid, "--computer", &computer]);
     }
 
     // One run goes through every pending package.
@@ -174,10 +96,14 @@ fn packages_from_our_server_run_in_priority_order_and_a_bad_digest_is_reported()
         "priority 0 first, then lower priorities sooner"
     );
     for fileid in [&p0, &p1, &p9] {
-        assert_eq!(status(&s, fileid), [("SUCCESS".to_owned(), 1)], "{fileid}");
+        assert_eq!(
+            s.package_statuses(fileid),
+            [("SUCCESS".to_owned(), 1)],
+            "{fileid}"
+        );
     }
     assert_eq!(
-        status(&s, &spoiled),
+        s.package_statuses(&spoiled),
         [("ERR_BAD_DIGEST".to_owned(), 1)],
         "a corrupted fragment"
     );

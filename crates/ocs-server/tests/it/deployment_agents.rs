@@ -9,33 +9,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ocs_storage::HostId;
-use ocs_testkit::TestServer;
+use ocs_testkit::{TestServer, FAST_DEPLOYMENT};
 
 use crate::real_agents::agent;
 use crate::{server, store};
-
-/// Latencies of zero so that a package goes through in seconds. PERIOD_LENGTH stays 10: the
-/// Unix agent gives a package of priority P a step on the cycles of a period that are
-/// multiples of P, so a period shorter than P would never download it.
-pub const FAST_DEPLOYMENT: &[(&str, &str)] = &[
-    ("OCS_OPT_DOWNLOAD", "1"),
-    ("OCS_OPT_DOWNLOAD_FRAG_LATENCY", "0"),
-    ("OCS_OPT_DOWNLOAD_CYCLE_LATENCY", "0"),
-    ("OCS_OPT_DOWNLOAD_PERIOD_LATENCY", "0"),
-    ("OCS_OPT_DOWNLOAD_PERIOD_LENGTH", "10"),
-];
-
-/// Runs `ocs-server ARGS` against the test server's data, and returns what it printed.
-pub fn cli_ok(s: &TestServer, args: &[&str]) -> String {
-    let out = s.cli(args).expect("the command runs");
-    assert!(
-        out.status.success(),
-        "ocs-server {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A tar.gz whose `run.sh` writes `marker`.
 pub fn marker_archive(dir: &Path, marker: &Path) -> PathBuf {
@@ -62,83 +39,12 @@ pub fn marker_archive(dir: &Path, marker: &Path) -> PathBuf {
     archive
 }
 
-/// Builds an EXECUTE package of `archive` in two fragments and returns its FILEID.
-pub fn build(s: &TestServer, name: &str, archive: &Path, priority: u8) -> String {
-    let fileid = cli_ok(
-        s,
-        &[
-            "package",
-            "build",
-            "--name",
-            name,
-            "--os",
-            "linux",
-            "--action",
-            "execute",
-            "--command",
-            "sh run.sh",
-            "--file",
-            archive.to_str().unwrap(),
-            "--priority",
-            &priority.to_string(),
-            "--fragments",
-            "2",
-        ],
-    );
-    assert!(
-        !fileid.is_empty() && fileid.bytes().all(|b| b.is_ascii_digit()),
-        "FILEID printed: {fileid:?}"
-    );
-    fileid
-}
-
-/// `host:port` of a base URL.
-pub fn authority(url: &str) -> &str {
-    url.split_once("://").map_or(url, |(_, rest)| rest)
-}
-
-/// Activates on this server: info over HTTPS, fragments over HTTP.
-pub fn activate(s: &TestServer, fileid: &str) {
-    let info = format!("{}/download", authority(s.https_url()));
-    let frags = format!("{}/download", authority(&s.base_url));
-    cli_ok(
-        s,
-        &[
-            "package",
-            "activate",
-            fileid,
-            "--info-url",
-            &info,
-            "--fragments-url",
-            &frags,
-        ],
-    );
-}
-
-/// The status of every computer the package is affected to, from `package status --json`.
-pub fn statuses(s: &TestServer, fileid: &str) -> Vec<(String, i64)> {
-    let json: serde_json::Value =
-        serde_json::from_str(&cli_ok(s, &["package", "status", fileid, "--json"])).unwrap();
-    json["statuses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            (
-                c["status"].as_str().unwrap().to_owned(),
-                c["computers"].as_i64().unwrap(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect()
-}
-
 /// Polls until the package's only status is `want` (the Unix agent deploys in a process of
 /// its own after it exits); fails after two minutes with what it saw.
 pub async fn wait_for_status(s: &TestServer, fileid: &str, want: &str) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let got = statuses(s, fileid);
+        let got = s.package_statuses(fileid);
         if got == [(want.to_owned(), 1)] {
             return;
         }
@@ -241,14 +147,10 @@ async fn debian_agent_runs_a_package_over_https_and_a_corrupted_one_fails_its_di
     let computer = only_computer(&s).await.0.to_string();
 
     let marker = work.path().join("deployed");
-    let good = build(&s, "marker", &marker_archive(work.path(), &marker), 5);
+    let good = s.build_execute_package("marker", &marker_archive(work.path(), &marker), 5);
     let spoiled_marker = work.path().join("never");
-    let spoiled = build(
-        &s,
-        "spoiled",
-        &marker_archive(work.path(), &spoiled_marker),
-        5,
-    );
+    let spoiled =
+        s.build_execute_package("spoiled", &marker_archive(work.path(), &spoiled_marker), 5);
     // Same length, other bytes: only the digest can tell.
     let fragment = s
         .dir
@@ -262,9 +164,9 @@ async fn debian_agent_runs_a_package_over_https_and_a_corrupted_one_fails_its_di
     }
     std::fs::write(&fragment, bytes).unwrap();
     for fileid in [&good, &spoiled] {
-        activate(&s, fileid);
-        cli_ok(&s, &["package", "affect", fileid, "--computer", &computer]);
-        assert_eq!(statuses(&s, fileid), [("WAITING".to_owned(), 1)]);
+        s.activate_here(fileid);
+        s.cli_ok(&["package", "affect", fileid, "--computer", &computer]);
+        assert_eq!(s.package_statuses(fileid), [("WAITING".to_owned(), 1)]);
     }
 
     debian_run(&agent, &s, vardir.path());
@@ -299,20 +201,15 @@ async fn debian_agent_takes_the_fragments_from_its_redistribution_server() {
     let computer = only_computer(&s).await;
 
     let marker = work.path().join("redistributed");
-    let fileid = build(
-        &s,
-        "redistributed",
-        &marker_archive(work.path(), &marker),
-        5,
-    );
+    let fileid = s.build_execute_package("redistributed", &marker_archive(work.path(), &marker), 5);
     // The redistribution server serves what `package export` wrote, under /download.
     let published = work.path().join("www");
     let exported = published.join("download");
     std::fs::create_dir_all(&exported).unwrap();
     // Export only writes activated packages: activate on this server first, export, then
     // give the agent the redistribution group's activation.
-    activate(&s, &fileid);
-    cli_ok(&s, &["package", "export", exported.to_str().unwrap()]);
+    s.activate_here(&fileid);
+    s.cli_ok(&["package", "export", exported.to_str().unwrap()]);
     assert!(exported.join(&fileid).join("info").is_file());
     let web = Redistribution::start(&published, work.path().join("access.log"));
 
@@ -333,31 +230,25 @@ async fn debian_agent_takes_the_fragments_from_its_redistribution_server() {
     db.add_redistribution_servers(group, &[computer], false)
         .await
         .unwrap();
-    let info = format!("{}/download", authority(s.https_url()));
-    cli_ok(
-        &s,
-        &[
-            "package",
-            "activate",
-            &fileid,
-            "--info-url",
-            &info,
-            "--redistribution-group",
-            &group.0.to_string(),
-        ],
-    );
-    cli_ok(
-        &s,
-        &[
-            "package",
-            "affect",
-            &fileid,
-            "--computer",
-            &computer.0.to_string(),
-            "--redistribution-group",
-            &group.0.to_string(),
-        ],
-    );
+    let info = format!("{}/download", s.https_url().trim_start_matches("https://"));
+    s.cli_ok(&[
+        "package",
+        "activate",
+        &fileid,
+        "--info-url",
+        &info,
+        "--redistribution-group",
+        &group.0.to_string(),
+    ]);
+    s.cli_ok(&[
+        "package",
+        "affect",
+        &fileid,
+        "--computer",
+        &computer.0.to_string(),
+        "--redistribution-group",
+        &group.0.to_string(),
+    ]);
 
     // The activation checked that the redistribution server has the package.
     let info_get = format!("GET /download/{fileid}/info ");

@@ -176,14 +176,10 @@ async fn computer_deployment_get(
     let tr = &ctx.tr;
     let lines = affected
         .into_iter()
-        .map(|a| AffectedLine {
-            status: status_text(tr, a.status.as_deref()),
-            changed: a.changed.unwrap_or_default(),
-            postcmd: postcmd_text(tr, &a.affectation.postcmd),
-            fileid: a.fileid,
-            name: a.name,
-            forced: a.affectation.forced,
-            schedule: a.affectation.schedule,
+        .map(|a| {
+            let status = status_text(tr, a.status.as_deref());
+            let changed = a.changed.unwrap_or_default();
+            affected_line(tr, a.fileid, a.name, a.affectation, status, changed)
         })
         .collect();
     let mut page = PageCtx::new(&ctx, &viewer, "computers");
@@ -199,6 +195,26 @@ async fn computer_deployment_get(
         choices: choices.into_iter().map(|(a, label)| (a.0, label)).collect(),
     };
     block(&ctx, &view)
+}
+
+/// One row of a computer's or a group's packages (a group's have no status of their own).
+fn affected_line(
+    tr: &Tr,
+    fileid: String,
+    name: String,
+    how: Affectation,
+    status: String,
+    changed: String,
+) -> AffectedLine {
+    AffectedLine {
+        status,
+        changed,
+        postcmd: postcmd_text(tr, &how.postcmd),
+        fileid,
+        name,
+        forced: how.forced,
+        schedule: how.schedule,
+    }
 }
 
 async fn computer_affect_post(
@@ -283,14 +299,15 @@ async fn group_deployment_get(
     let tr = &ctx.tr;
     let lines = given
         .into_iter()
-        .map(|a| AffectedLine {
-            status: String::new(),
-            changed: String::new(),
-            postcmd: postcmd_text(tr, &a.affectation.postcmd),
-            fileid: a.fileid,
-            name: a.name,
-            forced: a.affectation.forced,
-            schedule: a.affectation.schedule,
+        .map(|a| {
+            affected_line(
+                tr,
+                a.fileid,
+                a.name,
+                a.affectation,
+                String::new(),
+                String::new(),
+            )
         })
         .collect();
     let mut page = PageCtx::new(&ctx, &viewer, "groups");
