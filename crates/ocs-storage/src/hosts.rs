@@ -326,6 +326,18 @@ impl Store {
         Ok(id.map(HostId))
     }
 
+    /// [`StoreError::NotFound`] unless the computer exists: the check of the blocks a computer
+    /// page loads on its own, which need no section of it.
+    pub async fn require_host(&self, id: HostId) -> Result<()> {
+        let found: Option<i64> = sqlx::query_scalar("SELECT id FROM hardware WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.read_pool)
+            .await?;
+        found
+            .map(|_| ())
+            .ok_or_else(|| StoreError::NotFound(format!("computer {}", id.0)))
+    }
+
     /// A device with every stored section.
     pub async fn get_host(&self, id: HostId) -> Result<HostDetail> {
         let fields = catalogue::HARDWARE.fields;

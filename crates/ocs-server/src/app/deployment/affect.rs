@@ -323,11 +323,12 @@ pub async fn unaffect_group(
 }
 
 /// What a computer's page shows: affected packages, and the download history (§6.5) as
-/// `(package ID, name)`.
+/// `(package ID, name)`; not found for an unknown computer.
 pub async fn computer_deployment(
     state: &AppState,
     id: HostId,
 ) -> Result<(Vec<ComputerAffectation>, Vec<(String, String)>), AppError> {
+    state.store.require_host(id).await?;
     Ok((
         state.store.affectations_of_computer(id).await?,
         state.store.download_history_named(id).await?,

@@ -541,7 +541,7 @@ pub async fn groups_of_computer(
     state: &AppState,
     host: HostId,
 ) -> Result<Vec<GroupOfComputer>, AppError> {
-    state.store.get_host(host).await?;
+    state.store.require_host(host).await?;
     Ok(state.store.list_groups_of_computer(host).await?)
 }
 
