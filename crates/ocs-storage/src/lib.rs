@@ -17,6 +17,7 @@ mod duplicates;
 pub mod groups;
 mod hosts;
 mod integrity;
+pub mod ipdiscover;
 mod mass;
 mod migrate;
 mod options;

@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_deployment.sql"),
         postgres: include_str!("../migrations/postgres/0007_deployment.sql"),
     },
+    Migration {
+        version: 8,
+        description: "network discovery",
+        sqlite: include_str!("../migrations/sqlite/0008_ipdiscover.sql"),
+        postgres: include_str!("../migrations/postgres/0008_ipdiscover.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

@@ -16,6 +16,8 @@ use flate2::write::{GzEncoder, ZlibEncoder};
 use flate2::Compression;
 use tempfile::TempDir;
 
+pub mod netlab;
+
 /// The real-agent captures (`../shared/fixtures/real-agent`, or `OCS_FIXTURES_DIR`).
 pub fn fixtures_dir() -> PathBuf {
     std::env::var_os("OCS_FIXTURES_DIR")
@@ -162,6 +164,24 @@ pub struct TestServer {
     /// The data directory (and the server's log file, `server.log`).
     pub dir: TempDir,
     client: reqwest::Client,
+    place: Place,
+}
+
+/// Where a test server runs: a network namespace (or the test's own) and the address it
+/// listens on there.
+#[derive(Clone, Debug)]
+struct Place {
+    netns: Option<String>,
+    ip: String,
+}
+
+impl Default for Place {
+    fn default() -> Place {
+        Place {
+            netns: None,
+            ip: "127.0.0.1".into(),
+        }
+    }
 }
 
 /// An HTTP answer.
@@ -210,8 +230,33 @@ impl TestServer {
         env: &[(&str, &str)],
         database: Option<String>,
     ) -> anyhow::Result<TestServer> {
+        TestServer::start_at(bin, env, database, Place::default())
+    }
+
+    /// Starts `bin serve` inside the network namespace `netns` (see [`netlab::NetLab`]),
+    /// listening on `ip` there (HTTP and HTTPS on free ports), on the suite's backend. The
+    /// test reaches it through the lab's leg in the test's own namespace.
+    pub fn start_in_netns(
+        bin: &Path,
+        env: &[(&str, &str)],
+        netns: &str,
+        ip: &str,
+    ) -> anyhow::Result<TestServer> {
+        let place = Place {
+            netns: Some(netns.to_owned()),
+            ip: ip.to_owned(),
+        };
+        TestServer::start_at(bin, env, test_database()?, place)
+    }
+
+    fn start_at(
+        bin: &Path,
+        env: &[(&str, &str)],
+        database: Option<String>,
+        place: Place,
+    ) -> anyhow::Result<TestServer> {
         let dir = tempfile::tempdir()?;
-        let child = spawn(bin, dir.path(), database.as_deref(), env)?;
+        let child = spawn(bin, dir.path(), database.as_deref(), env, &place)?;
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()?;
@@ -227,6 +272,7 @@ impl TestServer {
             https_base: String::new(),
             dir,
             client,
+            place,
         };
         (server.base_url, server.https_base) = server.wait_for_address(0)?;
         Ok(server)
@@ -251,7 +297,13 @@ impl TestServer {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        self.child = spawn(&self.bin, self.dir.path(), self.database.as_deref(), &env)?;
+        self.child = spawn(
+            &self.bin,
+            self.dir.path(),
+            self.database.as_deref(),
+            &env,
+            &self.place,
+        )?;
         (self.base_url, self.https_base) = self.wait_for_address(logged)?;
         Ok(())
     }
@@ -540,21 +592,30 @@ fn spawn(
     dir: &Path,
     database: Option<&str>,
     env: &[(&str, &str)],
+    place: &Place,
 ) -> anyhow::Result<Child> {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("server.log"))?;
-    let mut cmd = Command::new(bin);
+    // `ip netns exec` execs the program, so the child is the server itself.
+    let mut cmd = match &place.netns {
+        Some(ns) => {
+            let mut c = Command::new("ip");
+            c.args(["netns", "exec", ns]).arg(bin);
+            c
+        }
+        None => Command::new(bin),
+    };
     cmd.arg("--data-dir").arg(dir);
     if let Some(url) = database {
         cmd.args(["--database", url]);
     }
-    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    cmd.args(["serve", "--listen", &format!("{}:0", place.ip)]);
     // HTTPS on a free port too, so parallel servers never fight over 8443; a test that sets
     // OCS_TLS_LISTEN (e.g. `off`) decides for itself.
     if !env.iter().any(|(k, _)| *k == "OCS_TLS_LISTEN") {
-        cmd.args(["--tls-listen", "127.0.0.1:0"]);
+        cmd.args(["--tls-listen", &format!("{}:0", place.ip)]);
     }
     cmd.env("OCS_LOG__LEVEL", "info")
         .env_remove("RUST_LOG")

@@ -71,6 +71,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "deployment_redistribution",
         include_str!("../../i18n/fr/deployment_redistribution.toml"),
     ),
+    (
+        "en",
+        "ipdiscover",
+        include_str!("../../i18n/en/ipdiscover.toml"),
+    ),
+    (
+        "fr",
+        "ipdiscover",
+        include_str!("../../i18n/fr/ipdiscover.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

@@ -15,6 +15,7 @@ pub mod groups;
 pub mod health;
 pub mod i18n;
 pub mod import;
+pub mod ipdiscover;
 pub mod mass;
 pub mod options;
 pub mod totp;

@@ -2,6 +2,7 @@
 //! with the write scope.
 
 mod groups_api;
+mod networks_api;
 mod packages_api;
 mod packages_status_api;
 
@@ -34,6 +35,7 @@ pub fn router() -> Router<AppState> {
                 .patch(computer_patch),
         )
         .merge(groups_api::router())
+        .merge(networks_api::router())
         .merge(packages_status_api::router())
         .merge(packages_api::router())
 }

@@ -13,6 +13,10 @@ pub mod deployment_affect;
 pub mod deployment_status;
 pub mod group_settings;
 pub mod groups;
+pub mod ipdiscover;
+pub mod ipdiscover_admin;
+pub mod ipdiscover_agents;
+pub mod ipdiscover_analyze;
 pub mod mass;
 pub mod redistribution;
 pub mod rollout;
@@ -72,6 +76,10 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(admin::router())
         .merge(users::router())
         .merge(rollout::router())
+        .merge(ipdiscover::router())
+        .merge(ipdiscover_admin::router())
+        .merge(ipdiscover_agents::router())
+        .merge(ipdiscover_analyze::router())
         .layer(middleware::from_fn_with_state(state, console_layer))
 }
 

@@ -1,0 +1,1 @@
+//! Network discovery: agents (being written).

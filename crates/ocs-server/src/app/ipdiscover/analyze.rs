@@ -1,0 +1,1 @@
+//! Network discovery: analyze (being written).

@@ -1,0 +1,1 @@
+//! Network discovery: results (being written).

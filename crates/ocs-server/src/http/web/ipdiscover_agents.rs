@@ -1,0 +1,10 @@
+//! Network discovery console pages: ipdiscover_agents (being written).
+
+use axum::Router;
+
+use crate::app::AppState;
+
+/// Routes of these pages.
+pub fn router() -> Router<AppState> {
+    Router::new()
+}

@@ -1,0 +1,1 @@
+//! Network discovery: analysis (being written).

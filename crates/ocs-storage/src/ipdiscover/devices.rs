@@ -1,0 +1,1 @@
+//! Network discovery: devices (being written).

@@ -1,0 +1,1 @@
+//! Network discovery: election (being written).

@@ -1,0 +1,1 @@
+//! Network discovery: identified (being written).

@@ -1,0 +1,1 @@
+//! Network discovery: lookup (being written).

@@ -1,0 +1,1 @@
+//! Network discovery: netmap (being written).

@@ -1,0 +1,1 @@
+//! Network discovery: networks (being written).

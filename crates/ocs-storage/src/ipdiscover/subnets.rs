@@ -1,0 +1,1 @@
+//! Network discovery: subnets (being written).
