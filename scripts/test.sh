@@ -16,6 +16,9 @@ command -v psql >/dev/null || need_packages+=(postgresql-client)
 command -v openssl >/dev/null || need_packages+=(openssl)
 command -v chromium >/dev/null || need_packages+=(chromium) # browser tests (tests/e2e)
 command -v sqlite3 >/dev/null || need_packages+=(sqlite3) # a browser test ages computers in the database file
+command -v ip >/dev/null || need_packages+=(iproute2) # the network-discovery tests build namespaces
+command -v nmap >/dev/null || need_packages+=(nmap) # Analyze, and the Unix agent's scan fallback
+command -v nmblookup >/dev/null || need_packages+=(samba-common-bin) # Analyze's NetBIOS names
 if ((${#need_packages[@]})); then
     log "installing ${need_packages[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
