@@ -81,6 +81,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "ipdiscover",
         include_str!("../../i18n/fr/ipdiscover.toml"),
     ),
+    (
+        "en",
+        "ipdiscover_admin",
+        include_str!("../../i18n/en/ipdiscover_admin.toml"),
+    ),
+    (
+        "fr",
+        "ipdiscover_admin",
+        include_str!("../../i18n/fr/ipdiscover_admin.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;
