@@ -36,23 +36,30 @@ pub fn check(
     address: &str,
     mask: &str,
 ) -> Result<NewSubnet, AppError> {
+    checked(name, network_id, address, mask).map_err(bad)
+}
+
+/// [`check`], with the refusal as its catalogue key (an import reports it per line).
+fn checked(
+    name: &str,
+    network_id: &str,
+    address: &str,
+    mask: &str,
+) -> Result<NewSubnet, &'static str> {
     let (name, network_id) = (name.trim(), network_id.trim());
     if name.is_empty() || name.chars().count() > MAX_TEXT_CHARS {
-        return Err(bad("subnets.bad_name"));
+        return Err("subnets.bad_name");
     }
     if network_id.chars().count() > MAX_TEXT_CHARS {
-        return Err(bad("subnets.bad_id"));
+        return Err("subnets.bad_id");
     }
-    let address: Ipv4Addr = address
-        .trim()
-        .parse()
-        .map_err(|_| bad("subnets.bad_address"))?;
-    let mask: Ipv4Addr = mask.trim().parse().map_err(|_| bad("subnets.bad_mask"))?;
+    let address: Ipv4Addr = address.trim().parse().map_err(|_| "subnets.bad_address")?;
+    let mask: Ipv4Addr = mask.trim().parse().map_err(|_| "subnets.bad_mask")?;
     if prefix_len(mask).is_none() {
-        return Err(bad("subnets.bad_mask"));
+        return Err("subnets.bad_mask");
     }
     if u32::from(address) & u32::from(mask) != u32::from(address) {
-        return Err(bad("subnets.not_network"));
+        return Err("subnets.not_network");
     }
     Ok(NewSubnet {
         netid: address.to_string(),
@@ -210,7 +217,7 @@ pub fn parse_import(data: &[u8]) -> Result<ParsedImport, AppError> {
         let refused = if fields.len() != 4 {
             Some("subnets.import_columns")
         } else {
-            match check(fields[0], fields[1], fields[2], fields[3]) {
+            match checked(fields[0], fields[1], fields[2], fields[3]) {
                 Ok(row) => {
                     match by_netid.get(&row.netid) {
                         Some(&at) => parsed.rows[at] = row,
@@ -221,8 +228,7 @@ pub fn parse_import(data: &[u8]) -> Result<ParsedImport, AppError> {
                     }
                     None
                 }
-                Err(AppError::BadRequest { message, .. }) => Some(reason_key(&message)),
-                Err(_) => Some("subnets.import_unreadable"),
+                Err(key) => Some(key),
             }
         };
         parsed.lines.push(ImportLine {
@@ -232,20 +238,6 @@ pub fn parse_import(data: &[u8]) -> Result<ParsedImport, AppError> {
         });
     }
     Ok(parsed)
-}
-
-/// The static catalogue key of a checking error's message.
-fn reason_key(message: &str) -> &'static str {
-    [
-        "subnets.bad_name",
-        "subnets.bad_id",
-        "subnets.bad_address",
-        "subnets.bad_mask",
-        "subnets.not_network",
-    ]
-    .into_iter()
-    .find(|k| *k == message)
-    .unwrap_or("subnets.import_unreadable")
 }
 
 /// Stores an import's accepted rows in one transaction.

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use serde::Deserialize;
 
-use super::{done, error_page, failed, outcome, render, PageCtx, SignedIn};
+use super::{done, error_page, failed, outcome, page_or_error, render, PageCtx, SignedIn};
 use crate::app::admin::{self, FIELD_KINDS, HIVES, MAX_IMPORT_FILES};
 use crate::app::auth::require_admin;
 use crate::app::i18n::Tr;
@@ -41,14 +41,6 @@ pub fn router() -> Router<AppState> {
             "/admin/import",
             get(import_get).post(import_post.layer(DefaultBodyLimit::disable())),
         )
-}
-
-/// Renders the result of an admin page's service call, or its error.
-fn page_or_error<T: Template>(signed: &SignedIn, result: Result<T, AppError>) -> Response {
-    match result {
-        Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
-        Err(e) => error_page(&signed.ctx, &e),
-    }
 }
 
 /// One row of the options table.

@@ -12,12 +12,13 @@ use axum::{Form, Router};
 use serde::Deserialize;
 
 use super::computers::date_text;
-use super::{error_page, outcome, render, PageCtx, SignedIn};
+use super::{error_page, outcome, page_or_error, render, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::ipdiscover::identified::{self, mac_param};
 use crate::app::ipdiscover::subnets::{self, ImportLine, MAX_IMPORT_BYTES};
 use crate::app::ipdiscover::vendor::mac_vendor;
 use crate::app::{AppError, AppState};
+use ocs_storage::ipdiscover::subnets::SubnetRecord;
 
 /// Routes of these pages.
 pub fn router() -> Router<AppState> {
@@ -43,20 +44,25 @@ pub fn router() -> Router<AppState> {
         .route("/networks/identified/{mac}/delete", post(unregister_post))
 }
 
-fn page_or_error<T: Template>(signed: &SignedIn, result: Result<T, AppError>) -> Response {
-    match result {
-        Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
-        Err(e) => error_page(&signed.ctx, &e),
-    }
-}
-
-/// One named network as listed.
+/// One named network as listed or edited.
 struct SubnetLine {
     id: i64,
     name: String,
     network_id: String,
     netid: String,
     mask: String,
+}
+
+impl From<SubnetRecord> for SubnetLine {
+    fn from(s: SubnetRecord) -> SubnetLine {
+        SubnetLine {
+            id: s.id,
+            name: s.name,
+            network_id: s.network_id,
+            netid: s.netid,
+            mask: s.mask,
+        }
+    }
 }
 
 #[derive(Template)]
@@ -72,13 +78,7 @@ async fn subnets_get(State(state): State<AppState>, signed: SignedIn) -> Respons
         let subnets = subnets::list(&state)
             .await?
             .into_iter()
-            .map(|s| SubnetLine {
-                id: s.id,
-                name: s.name,
-                network_id: s.network_id,
-                netid: s.netid,
-                mask: s.mask,
-            })
+            .map(SubnetLine::from)
             .collect();
         Ok::<_, AppError>(SubnetsPage {
             page: PageCtx::new(&signed.ctx, &signed.viewer, "networks_subnets"),
@@ -131,16 +131,10 @@ async fn subnet_edit_get(
 ) -> Response {
     let result = async {
         require_admin(&signed.viewer)?;
-        let s = subnets::find(&state, id).await?;
+        let subnet = subnets::find(&state, id).await?.into();
         Ok::<_, AppError>(SubnetEditPage {
             page: PageCtx::new(&signed.ctx, &signed.viewer, "networks_subnets"),
-            subnet: SubnetLine {
-                id: s.id,
-                name: s.name,
-                network_id: s.network_id,
-                netid: s.netid,
-                mask: s.mask,
-            },
+            subnet,
         })
     }
     .await;
@@ -415,12 +409,14 @@ async fn register_post(
             "identified.registered",
         ),
         Ok(_) => outcome(&signed.ctx, "/networks", Ok(()), "identified.registered"),
-        Err(e) => outcome(
-            &signed.ctx,
-            &format!("/networks/devices/{}/register", urlencode(&mac)),
-            Err(e),
-            "",
-        ),
+        // Only a well-formed MAC has a form to go back to.
+        Err(e) => {
+            let back = mac_param(&mac).map_or_else(
+                |_| "/networks".to_owned(),
+                |m| format!("/networks/devices/{m}/register"),
+            );
+            outcome(&signed.ctx, &back, Err(e), "")
+        }
     }
 }
 
@@ -435,16 +431,4 @@ async fn unregister_post(
     }
     .await;
     outcome(&signed.ctx, "/networks", result, "identified.unregistered")
-}
-
-/// A path segment from request text, percent-encoded so that it stays one segment.
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' | b':' | b'-' | b'.' | b'_' => {
-                char::from(b).to_string()
-            }
-            b => format!("%{b:02X}"),
-        })
-        .collect()
 }

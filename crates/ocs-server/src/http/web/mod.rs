@@ -270,6 +270,14 @@ pub fn translated(tr: &Tr, error: &AppError) -> String {
     }
 }
 
+/// Renders a page built by a service call, or the error page of its failure.
+pub fn page_or_error<T: Template>(signed: &SignedIn, result: Result<T, AppError>) -> Response {
+    match result {
+        Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
+        Err(e) => error_page(&signed.ctx, &e),
+    }
+}
+
 /// Redirects after a successful change, carrying a message to the next page.
 pub fn done(ctx: &Ctx, location: &str, message: &str) -> Response {
     flash_redirect(ctx, location, false, message)
