@@ -7,6 +7,11 @@
 //! DOWNLOAD option is handled right after the PROLOG, the history goes into the inventory,
 //! and the downloads run last, for one period, or until nothing is pending with `--force`
 //! (the daemon always goes on until nothing is pending).
+//!
+//! When the PROLOG reply elects the machine for IP discovery, or `--ipdisc` asks for it, the
+//! network is scanned after the collection and the hosts go into the same inventory
+//! (`ipdiscover`); `--ipdisc` also sends the inventory when the server says STOP, since
+//! that is the only way the results reach it.
 
 use std::io::Write;
 use std::path::PathBuf;

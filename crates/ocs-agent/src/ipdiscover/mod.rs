@@ -6,7 +6,9 @@
 //!
 //! ARP rather than ping: every IPv4 host must answer ARP to be reachable at all, firewalled
 //! or not. It needs a raw socket (root or `CAP_NET_RAW`); without one the scan is skipped
-//! with a warning and the inventory goes without the section.
+//! with a warning and the inventory goes without the section. The option's
+//! `SCAN_TYPE_IPDISCOVER` and `SCAN_ARP_BANDWIDTH` choose between the Unix agent's external
+//! scanners; with one built-in ARP scan there is nothing to choose, so they are not read.
 //!
 //! [`arp`] builds and reads frames, [`socket`] owns the raw socket, [`names`] gives host
 //! names; this module decides what to scan and runs the scan.
