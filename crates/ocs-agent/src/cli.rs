@@ -116,6 +116,15 @@ pub struct Options {
     /// Longest first wait of the daemon when the server has not given PROLOG_FREQ yet.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub delaytime: Option<u64>,
+    /// Map network NET (its address, e.g. 192.0.2.0) by ARP and send the hosts found in the
+    /// inventory's IPDISCOVER section, whether or not the server elected this machine for
+    /// it. Needs root or CAP_NET_RAW; networks wider than /16 are refused.
+    #[arg(long, global = true, value_name = "NET")]
+    pub ipdisc: Option<std::net::Ipv4Addr>,
+    /// Milliseconds between two ARP probes of an IP discovery (default: the server's
+    /// IPDISC_LAT, else 100).
+    #[arg(long, global = true, value_name = "MS")]
+    pub ipdisc_latency: Option<u64>,
     /// Time limit of one HTTP request.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub timeout: Option<u64>,
@@ -168,5 +177,19 @@ mod tests {
         ])
         .unwrap();
         assert!(matches!(c.command, Some(Command::Run)) && c.options.force);
+        let c = Cli::try_parse_from([
+            "ocs-agent",
+            "--ipdisc",
+            "192.0.2.0",
+            "--ipdisc-latency",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(
+            c.options.ipdisc,
+            Some(std::net::Ipv4Addr::new(192, 0, 2, 0))
+        );
+        assert_eq!(c.options.ipdisc_latency, Some(5));
+        assert!(Cli::try_parse_from(["ocs-agent", "--ipdisc", "192.0.2"]).is_err());
     }
 }

@@ -125,6 +125,10 @@ pub struct Config {
     pub info: bool,
     /// Debug.
     pub debug: bool,
+    /// `--ipdisc`: a network to map whatever the server says.
+    pub ipdisc: Option<std::net::Ipv4Addr>,
+    /// `--ipdisc-latency`: milliseconds between probes, over the server's value.
+    pub ipdisc_latency: Option<u64>,
     /// How to reach the server.
     pub transport: TransportConfig,
 }
@@ -178,6 +182,8 @@ impl Config {
             logfile: o.logfile.clone().or(file.logfile),
             info: o.info,
             debug: o.debug,
+            ipdisc: o.ipdisc,
+            ipdisc_latency: o.ipdisc_latency,
         }
     }
 }

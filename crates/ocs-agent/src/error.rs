@@ -120,6 +120,22 @@ pub enum Error {
         /// Why it could not be read.
         detail: String,
     },
+    /// An IP discovery scan needs a raw socket, which only root or `CAP_NET_RAW` may open.
+    #[error("IP discovery needs root or CAP_NET_RAW (raw socket on {interface}: {detail}); the inventory is sent without the IPDISCOVER section")]
+    IpDiscoverPrivilege {
+        /// The interface the scan would have used.
+        interface: String,
+        /// The system error.
+        detail: String,
+    },
+    /// An IP discovery scan could not run (no interface on that network, too wide, …).
+    #[error("IP discovery of {netid}: {detail}")]
+    IpDiscover {
+        /// The network asked for.
+        netid: String,
+        /// Why it did not run.
+        detail: String,
+    },
 }
 
 impl Error {

@@ -75,6 +75,8 @@ pub struct Extras {
     pub old_deviceid: Option<String>,
     /// The deployed packages' FILEIDs (`DOWNLOAD/HISTORY`), when talking to a server.
     pub download_history: Option<Vec<String>>,
+    /// Hosts an IP discovery scan found (`IPDISCOVER`), when one ran.
+    pub ipdiscover: Option<Vec<ocs_proto::inventory::DiscoveredHost>>,
 }
 
 /// Writes the INVENTORY document, with `checksum` in HARDWARE.
@@ -110,6 +112,9 @@ pub fn to_xml(deviceid: &str, sections: &[Section], checksum: u64, extras: &Extr
     }
     if let Some(history) = &extras.download_history {
         w.download_history(history.iter().map(String::as_str));
+    }
+    if let Some(hosts) = &extras.ipdiscover {
+        w.ipdiscover(hosts);
     }
     w.finish()
 }
@@ -185,6 +190,11 @@ mod tests {
             }],
             old_deviceid: Some("pc-2020-01-01-00-00-00".into()),
             download_history: Some(vec!["1709631234".into()]),
+            ipdiscover: Some(vec![ocs_proto::inventory::DiscoveredHost {
+                ip: "192.0.2.21".into(),
+                mac: "00:1b:21:0a:00:15".into(),
+                name: "-".into(),
+            }]),
         };
         let xml = to_xml("pc-2024-01-01-00-00-00", &sections, 513, &extras);
         let at = |needle: &str| xml.find(needle).unwrap();
@@ -196,6 +206,10 @@ mod tests {
         let inv = ocs_proto::Inventory::from_request(&req).unwrap();
         assert_eq!(inv.checksum, Some(513));
         assert_eq!(inv.download_history, Some(vec!["1709631234".into()]));
+        assert_eq!(
+            inv.ipdiscover.as_ref().map(|h| h[0].mac.as_str()),
+            Some("00:1b:21:0a:00:15")
+        );
         assert_eq!(inv.accountinfo, Some(vec![("TAG".into(), "LYON".into())]));
         assert_eq!(inv.old_deviceid.as_deref(), Some("pc-2020-01-01-00-00-00"));
         assert_eq!(inv.hardware_text("NAME"), Some("pc"));

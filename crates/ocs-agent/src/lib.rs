@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod download;
 pub mod error;
 pub mod inventory;
+pub mod ipdiscover;
 pub mod netlink;
 pub mod pci;
 pub mod run;

@@ -7,6 +7,11 @@
 //! DOWNLOAD option is handled right after the PROLOG, the history goes into the inventory,
 //! and the downloads run last, for one period, or until nothing is pending with `--force`
 //! (the daemon always goes on until nothing is pending).
+//!
+//! When the PROLOG reply elects the machine for IP discovery, or `--ipdisc` asks for it, the
+//! network is scanned after the collection and the hosts go into the same inventory
+//! (`ipdiscover`); `--ipdisc` also sends the inventory when the server says STOP, since
+//! that is the only way the results reach it.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -22,6 +27,7 @@ use crate::config::Config;
 use crate::download::{self, Downloader, Mode};
 use crate::error::Error;
 use crate::inventory::{self, Extras};
+use crate::ipdiscover;
 use crate::state::{AccountEntry, State};
 use crate::transport::Client;
 
@@ -254,6 +260,7 @@ pub fn run_with(
     }
 
     let mut downloader = None;
+    let mut prolog = None;
     if let Some(client) = client.as_ref().filter(|_| server_mode) {
         let reply = client.prolog(&deviceid)?;
         state.last_contact = Some(now);
@@ -268,7 +275,8 @@ pub fn run_with(
             tracing::error!("package deployment: {e}");
         }
         downloader = Some(d);
-        if reply.response == PrologResponse::Stop && !cfg.force {
+        // An elected machine is always told SEND, so a STOP never carries a scan order.
+        if reply.response == PrologResponse::Stop && !cfg.force && cfg.ipdisc.is_none() {
             save_state(cfg, &state, persist, true)?;
             deploy(downloader.as_mut(), mode);
             return Ok(Report::Stopped {
@@ -276,15 +284,19 @@ pub fn run_with(
                 prolog_freq: reply.prolog_freq,
             });
         }
+        prolog = Some(reply);
     }
 
     let mut sections = collect(ctx, cfg);
+    let ipdiscover = ipdiscover::order(prolog.as_ref(), cfg.ipdisc, cfg.ipdisc_latency)
+        .and_then(|order| ipdiscover::run(ctx, &order));
     let digests = inventory::digests(&sections);
     let checksum = inventory::checksum(&digests, &state.digests);
     let extras = Extras {
         accountinfo: accountinfo(&state, cfg.tag.as_deref()),
         old_deviceid: state.old_deviceid.clone(),
         download_history: downloader.as_ref().map(Downloader::history),
+        ipdiscover,
     };
     let xml = inventory::to_xml(&deviceid, &sections, checksum, &extras);
 

@@ -90,6 +90,30 @@ impl InventoryWriter {
         self.out.push_str("      </HISTORY>\n    </DOWNLOAD>\n");
     }
 
+    /// Writes `CONTENT/IPDISCOVER` with one `H` (`I` address, `M` MAC, `N` name or `-`) per
+    /// host an IP discovery scan found (reference §5.4), as the Unix agent does. Nothing is
+    /// written for an empty list: the Unix agent adds the element only with its first host.
+    pub fn ipdiscover(&mut self, hosts: &[crate::inventory::DiscoveredHost]) {
+        if hosts.is_empty() {
+            return;
+        }
+        self.out.push_str("    <IPDISCOVER>\n");
+        for h in hosts {
+            self.out.push_str("      <H>\n");
+            element(&mut self.out, 8, "I", &h.ip);
+            element(&mut self.out, 8, "M", &h.mac);
+            // An empty N would read as absent; `-` is what agents send for "no name".
+            let name = if h.name.trim().is_empty() {
+                "-"
+            } else {
+                &h.name
+            };
+            element(&mut self.out, 8, "N", name);
+            self.out.push_str("      </H>\n");
+        }
+        self.out.push_str("    </IPDISCOVER>\n");
+    }
+
     /// Closes the document.
     pub fn finish(mut self) -> String {
         self.out.push_str("  </CONTENT>\n");
@@ -219,6 +243,39 @@ mod tests {
             Inventory::from_request(&req).unwrap().download_history,
             None
         );
+    }
+
+    #[test]
+    fn ipdiscover_hosts_read_back_and_an_empty_scan_writes_nothing() {
+        use crate::inventory::DiscoveredHost;
+        let host = |ip: &str, mac: &str, name: &str| DiscoveredHost {
+            ip: ip.into(),
+            mac: mac.into(),
+            name: name.into(),
+        };
+        let mut w = InventoryWriter::new("pc-2024-01-01-00-00-00");
+        w.row("HARDWARE", [("NAME", "pc")]);
+        w.ipdiscover(&[
+            host("10.1.2.1", "00:1a:2b:3c:4d:5e", "gw.example.org"),
+            host("10.1.2.77", "3c:52:82:aa:bb:cc", ""),
+        ]);
+        let xml = w.finish();
+        assert!(xml.contains(
+            "    <IPDISCOVER>\n      <H>\n        <I>10.1.2.1</I>\n        <M>00:1a:2b:3c:4d:5e</M>\n        <N>gw.example.org</N>\n      </H>\n"
+        ), "{xml}");
+        let req = parse_request(xml.as_bytes()).unwrap();
+        let inv = Inventory::from_request(&req).unwrap();
+        assert_eq!(
+            inv.ipdiscover,
+            Some(vec![
+                host("10.1.2.1", "00:1a:2b:3c:4d:5e", "gw.example.org"),
+                host("10.1.2.77", "3c:52:82:aa:bb:cc", "-"),
+            ])
+        );
+
+        let mut w = InventoryWriter::new("pc-2024-01-01-00-00-00");
+        w.ipdiscover(&[]);
+        assert!(!w.finish().contains("IPDISCOVER"));
     }
 
     #[test]

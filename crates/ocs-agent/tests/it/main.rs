@@ -2,7 +2,8 @@
 //! server (started from its binary, found through `OCS_SERVER_BIN` or next to ours) and the
 //! API shows every section it sent; HTTP, TLS and connection failures give one line and a
 //! non-zero exit; the daemon stops cleanly on SIGTERM and keeps its countdown; packages are
-//! deployed from a local server (`download`).
+//! deployed from a local server (`download`); elected or forced, it maps a network lab by
+//! ARP into the server's netmap (`ipdiscover`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -16,6 +17,7 @@ use ocs_testkit::TestServer;
 
 mod deploy_server;
 mod download;
+mod ipdiscover;
 
 fn agent() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ocs-agent"));
