@@ -176,6 +176,11 @@ impl NetLab {
             "dev",
             &self.leg.ifname,
         ])?;
+        // By default Linux answers ARP on any interface for any of the machine's addresses:
+        // a lab scan would then find this machine's own addresses in the lab's range (a
+        // machine may well sit on a documentation range), with the leg's MAC.
+        let knob = format!("/proc/sys/net/ipv4/conf/{}/arp_ignore", self.leg.ifname);
+        std::fs::write(&knob, "1").with_context(|| format!("writing {knob}"))?;
         ip(&["link", "set", &self.leg.ifname, "up"])?;
         ip(&["-n", &lan, "link", "set", "pleg", "master", "br0", "up"])?;
         Ok(())

@@ -54,14 +54,6 @@ fn ok(mut c: Command) -> Output {
     out
 }
 
-/// The test's leg is in this process's namespace, which by default answers ARP on every
-/// interface for every address it has: a lab scan would then also find this machine's
-/// other addresses in the lab's range, with the leg's MAC. Only the leg's own address, then.
-fn leg_answers_for_itself_only(lab: &NetLab) {
-    let knob = format!("/proc/sys/net/ipv4/conf/{}/arp_ignore", lab.leg.ifname);
-    std::fs::write(&knob, "1").unwrap_or_else(|e| panic!("{knob}: {e}"));
-}
-
 /// Every machine on the LAN except the scanner: (IP, MAC).
 fn expected(lab: &NetLab) -> BTreeSet<(String, String)> {
     lab.hosts
@@ -93,7 +85,6 @@ async fn only_computer(db: &Store) -> HostId {
 /// Runs `inventory` (a first contact), forces the computer onto the lab's network, runs it
 /// again, and checks the netmap.
 fn elected_scan_maps_the_lab(lab: &NetLab, inventory: impl Fn(&TestServer) -> Command) {
-    leg_answers_for_itself_only(lab);
     let ns = lab.scanner.ns.clone().unwrap();
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_ocs-server"));
     let s = TestServer::start_in_netns(bin, &[], &ns, &lab.scanner.ip).unwrap();
