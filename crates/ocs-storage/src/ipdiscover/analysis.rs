@@ -91,7 +91,17 @@ pub struct AnalysisTarget {
     pub name: Option<String>,
 }
 
-type AnalysisRow = (i64, String, String, i64, i64, i64, Option<i64>, String, String);
+type AnalysisRow = (
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    Option<i64>,
+    String,
+    String,
+);
 
 fn record(
     (id, netid, state, total, done, started_at, finished_at, started_by, error): AnalysisRow,
@@ -340,7 +350,10 @@ mod tests {
             .record_analysis_progress(
                 first,
                 2,
-                &[result("192.0.2.21", "WINDOWS"), result("192.0.2.22", "LINUX")],
+                &[
+                    result("192.0.2.21", "WINDOWS"),
+                    result("192.0.2.22", "LINUX")
+                ],
                 1_500,
             )
             .await
@@ -354,7 +367,12 @@ mod tests {
         ));
         let running = store.find_analysis(first).await.unwrap().unwrap();
         assert_eq!(
-            (running.state, running.done, running.total, running.finished_at),
+            (
+                running.state,
+                running.done,
+                running.total,
+                running.finished_at
+            ),
             (AnalysisState::Running, 2, 3, None)
         );
         let taken = store
