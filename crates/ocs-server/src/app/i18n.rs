@@ -91,6 +91,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "ipdiscover_admin",
         include_str!("../../i18n/fr/ipdiscover_admin.toml"),
     ),
+    (
+        "en",
+        "ipdiscover_analyze",
+        include_str!("../../i18n/en/ipdiscover_analyze.toml"),
+    ),
+    (
+        "fr",
+        "ipdiscover_analyze",
+        include_str!("../../i18n/fr/ipdiscover_analyze.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;
