@@ -91,6 +91,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "ipdiscover_admin",
         include_str!("../../i18n/fr/ipdiscover_admin.toml"),
     ),
+    (
+        "en",
+        "ipdiscover_agents",
+        include_str!("../../i18n/en/ipdiscover_agents.toml"),
+    ),
+    (
+        "fr",
+        "ipdiscover_agents",
+        include_str!("../../i18n/fr/ipdiscover_agents.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

@@ -22,6 +22,7 @@ mod groups;
 mod hardening;
 mod ipdiscover_admin;
 mod ipdiscover_scan;
+mod ipdiscover_agents_page;
 mod mass;
 mod outage;
 mod packages;
