@@ -135,7 +135,8 @@ impl Store {
         } else {
             ""
         };
-        let count_sql = format!("SELECT COUNT(*) {FROM}{filter}");
+        // Devices rows go with their computer (ON DELETE CASCADE): counting needs no join.
+        let count_sql = format!("SELECT COUNT(*) FROM devices d WHERE d.name = $1{filter}");
         let mut count = sqlx::query_scalar(&count_sql).bind(IPDISCOVER);
         if let Some(netid) = &q.netid {
             count = count.bind(netid.clone());
