@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 
+use ocs_storage::ipdiscover::scanners::HostNetwork;
 use ocs_storage::{
     like_exact, list_column, search_field, AccountField, Column, ComputerQuery, ComputerRow,
     Criterion, CriterionField, CriterionValue, DeviceSetting, HostDetail, HostId, Operator, Page,
@@ -14,6 +15,7 @@ use ocs_storage::{
 };
 
 use crate::app::auth::{Admin, Viewer};
+use crate::app::ipdiscover::agents::check_network;
 use crate::app::{AppError, AppState};
 
 /// Columns shown until an account chooses others.
@@ -665,11 +667,14 @@ pub fn parse_setting(name: &str, text: &str) -> Result<Option<i64>, AppError> {
 }
 
 /// Saves a computer's customisation; the communication server applies it at the next PROLOG.
+/// `network` is the network an IPDISCOVER override scans, one the computer reports; `None`
+/// (or empty) keeps the network of its main address.
 pub async fn update_customisation(
     state: &AppState,
     admin: &Admin<'_>,
     id: i64,
     values: &Customisation,
+    network: Option<&str>,
 ) -> Result<(), AppError> {
     let host = HostId(id);
     let detail = state.store.get_host(host).await?;
@@ -686,12 +691,15 @@ pub async fn update_customisation(
                             name: (*name).to_owned(),
                             ivalue: Some(*v),
                             tvalue: if *name == "IPDISCOVER" && *v > 0 {
-                                Some(network_number(&detail).ok_or_else(|| {
-                                    AppError::bad_request(
-                                        "E_BAD_VALUE",
-                                        "this computer reports no network number to scan",
-                                    )
-                                })?)
+                                Some(match network.filter(|n| !n.trim().is_empty()) {
+                                    Some(n) => check_network(&reported_networks(&detail), n)?,
+                                    None => network_number(&detail).ok_or_else(|| {
+                                        AppError::bad_request(
+                                            "E_BAD_VALUE",
+                                            "this computer reports no network number to scan",
+                                        )
+                                    })?,
+                                })
                             } else {
                                 None
                             },
@@ -707,6 +715,48 @@ pub async fn update_customisation(
         "customisation updated"
     );
     Ok(())
+}
+
+/// The IPv4 networks a computer reports, by address, each once.
+fn reported_networks(detail: &HostDetail) -> Vec<HostNetwork> {
+    let Some(networks) = detail.sections.iter().find(|s| s.table == "networks") else {
+        return Vec::new();
+    };
+    let column = |name: &str| networks.columns.iter().position(|(c, _)| *c == name);
+    let (Some(subnet), mask) = (column("ipsubnet"), column("ipmask")) else {
+        return Vec::new();
+    };
+    let text = |row: &Vec<ocs_proto::Value>, i: Option<usize>| match i.and_then(|i| row.get(i)) {
+        Some(ocs_proto::Value::Text(t)) => t.trim().to_owned(),
+        _ => String::new(),
+    };
+    let mut out: Vec<HostNetwork> = networks
+        .rows
+        .iter()
+        .map(|r| HostNetwork {
+            netid: text(r, Some(subnet)),
+            mask: text(r, mask),
+        })
+        .filter(|n| n.netid.parse::<std::net::Ipv4Addr>().is_ok())
+        .collect();
+    out.sort();
+    out.dedup_by(|a, b| a.netid == b.netid);
+    out
+}
+
+/// The networks the IPDISCOVER line of the computer page offers, and the one selected: the
+/// network it scans now, else the one of its main address (what saving without a choice
+/// takes).
+pub fn ipdiscover_networks(page: &ComputerPage) -> (Vec<HostNetwork>, Option<String>) {
+    let networks = reported_networks(&page.detail);
+    let current = page
+        .settings
+        .iter()
+        .find(|s| s.name == "IPDISCOVER")
+        .and_then(|s| s.tvalue.clone())
+        .filter(|t| networks.iter().any(|n| n.netid == *t));
+    let chosen = current.or_else(|| network_number(&page.detail));
+    (networks, chosen)
 }
 
 /// The network an elected IpDiscover computer scans: the number of the network of its main

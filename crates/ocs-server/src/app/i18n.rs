@@ -100,6 +100,10 @@ const FILES: &[(&str, &str, &str)] = &[
         "fr",
         "ipdiscover_analyze",
         include_str!("../../i18n/fr/ipdiscover_analyze.toml"),
+        "ipdiscover_agents",
+        include_str!("../../i18n/en/ipdiscover_agents.toml"),
+        "ipdiscover_agents",
+        include_str!("../../i18n/fr/ipdiscover_agents.toml"),
     ),
 ];
 

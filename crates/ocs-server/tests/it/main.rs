@@ -21,6 +21,7 @@ mod group_settings;
 mod groups;
 mod hardening;
 mod ipdiscover_admin;
+mod ipdiscover_agents_page;
 mod ipdiscover_analyze;
 mod ipdiscover_scan;
 mod mass;

@@ -6,7 +6,8 @@
 //! [`election`] owns the election state, [`netmap`] storing what scanners report,
 //! [`networks`] the networks list and its counts, [`devices`] the per-network device lists,
 //! [`subnets`] the named networks, [`identified`] the identified devices and device types,
-//! [`lookup`] the IP query, [`analysis`] the Analyze jobs and their results.
+//! [`lookup`] the IP query, [`analysis`] the Analyze jobs and their results, [`scanners`] the
+//! scanning computers page (who scans what and why; force, unelect, never).
 
 pub mod analysis;
 pub mod devices;
@@ -15,4 +16,5 @@ pub mod identified;
 pub mod lookup;
 pub mod netmap;
 pub mod networks;
+pub mod scanners;
 pub mod subnets;

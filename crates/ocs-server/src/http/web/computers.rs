@@ -621,6 +621,8 @@ struct DetailPage {
     sections: Vec<SectionView>,
     admin_fields: Vec<AdminFieldView>,
     settings: Vec<SettingView>,
+    /// The networks the IPDISCOVER setting may scan: (value, label, selected).
+    ipdiscover_networks: Vec<(String, String, bool)>,
 }
 
 /// Section query and printable flag of the computer page.
@@ -712,6 +714,19 @@ async fn computer_get(
         })
         .collect();
     let settings = setting_views(tr, CUSTOMISABLE, &data.settings, &["custom"]);
+    let (networks, chosen) = computers::ipdiscover_networks(&data);
+    let ipdiscover_networks = networks
+        .into_iter()
+        .map(|n| {
+            let label = if n.mask.is_empty() {
+                n.netid.clone()
+            } else {
+                format!("{} / {}", n.netid, n.mask)
+            };
+            let selected = chosen.as_deref() == Some(n.netid.as_str());
+            (n.netid, label, selected)
+        })
+        .collect();
     let mut page = PageCtx::new(&ctx, &viewer, "computers");
     page.print = print;
     render(
@@ -727,6 +742,7 @@ async fn computer_get(
             sections,
             admin_fields,
             settings,
+            ipdiscover_networks,
         },
     )
 }
@@ -759,7 +775,11 @@ async fn computer_customisation_post(
     let result = async {
         let admin = require_admin(&signed.viewer)?;
         let values = customisation_form(CUSTOMISABLE, &pairs)?;
-        computers::update_customisation(&state, &admin, id, &values).await
+        let network = pairs
+            .iter()
+            .find(|(k, _)| k == "IPDISCOVER_NETWORK")
+            .map(|(_, v)| v.as_str());
+        computers::update_customisation(&state, &admin, id, &values, network).await
     }
     .await;
     let back = format!("/computers/{id}");
