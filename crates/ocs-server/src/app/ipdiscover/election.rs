@@ -331,7 +331,8 @@ fn postponed(rules: &Rules, c: &Candidate) -> Option<Skip> {
         return Some(Skip::Agent);
     }
     // Three contacts give QUALITY a meaning: a computer seen once cannot be judged.
-    if !rules.no_postpone && !(c.fidelity > 2 && c.quality != 0.0) {
+    let judged = c.fidelity > 2 && c.quality != 0.0;
+    if !(rules.no_postpone || judged) {
         return Some(Skip::Postponed);
     }
     None

@@ -257,7 +257,6 @@ fn election_mask(inv: &Inventory, subnet: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ocs_storage::HostId;
 
     #[test]
     fn the_summary_says_what_happened() {
