@@ -1,7 +1,6 @@
-//! What the capacities store: package reports and history (deployment), IP discovery results,
-//! NOTIFY IP changes and SNMP scan results.
+//! What the capacities store: package reports and history (deployment), NOTIFY IP changes and
+//! SNMP scan results (IP discovery results: `ipdiscover::netmap`).
 
-use ocs_proto::inventory::DiscoveredHost;
 use ocs_proto::request::{NotifyIface, SnmpResult};
 use sqlx::Row;
 
@@ -89,36 +88,6 @@ impl WriteTx {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Stores IP discovery results of a subnet, one row per MAC.
-    pub async fn store_netmap(
-        &mut self,
-        id: HostId,
-        netid: &str,
-        mask: Option<&str>,
-        hosts: &[DiscoveredHost],
-        now: i64,
-    ) -> Result<usize> {
-        let mut stored = 0;
-        for h in hosts.iter().filter(|h| is_ipv4(&h.ip) && is_mac(&h.mac)) {
-            sqlx::query(
-                "INSERT INTO netmap (mac, ip, mask, netid, date, name, hardware_id) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (mac) DO UPDATE SET ip = excluded.ip, mask = excluded.mask, netid = excluded.netid, \
-                 date = excluded.date, name = excluded.name, hardware_id = excluded.hardware_id",
-            )
-            .bind(h.mac.to_lowercase())
-            .bind(&h.ip)
-            .bind(mask.map(str::to_owned))
-            .bind(netid)
-            .bind(now)
-            .bind(&h.name)
-            .bind(id.0)
-            .execute(self.conn())
-            .await?;
-            stored += 1;
-        }
-        Ok(stored)
     }
 
     /// Applies a NOTIFY: updates the interfaces reported (by MAC), and if any changed, the
@@ -275,16 +244,4 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
     }
-}
-
-fn is_ipv4(s: &str) -> bool {
-    s.parse::<std::net::Ipv4Addr>().is_ok()
-}
-
-fn is_mac(s: &str) -> bool {
-    let parts: Vec<&str> = s.split(':').collect();
-    parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }

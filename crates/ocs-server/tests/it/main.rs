@@ -23,6 +23,7 @@ mod hardening;
 mod ipdiscover_admin;
 mod ipdiscover_agents_page;
 mod ipdiscover_analyze;
+mod ipdiscover_election;
 mod ipdiscover_scan;
 mod mass;
 mod outage;

@@ -16,6 +16,7 @@ use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, MergeSource, WriteT
 use crate::app::agent::agent_auth::Binding;
 use crate::app::agent::AgentMeta;
 use crate::app::agent::{contacts, files};
+use crate::app::ipdiscover;
 use crate::app::options::Options;
 use crate::app::{AppError, AppState};
 
@@ -127,7 +128,9 @@ pub async fn ingest(
                 .await?;
         }
     }
-    let discovered = store_ipdiscover(&mut tx, options, meta, id, inv, now).await?;
+    let discovered =
+        ipdiscover::results::after_inventory(&mut tx, options, &meta.user_agent, id, inv, now)
+            .await?;
     tx.close_prolog_session(&inv.deviceid).await?;
 
     let merged = merge_duplicates(&mut tx, options, &binding, id, inv, now).await?;
@@ -153,11 +156,7 @@ pub async fn ingest(
         } else {
             String::new()
         },
-        if discovered > 0 {
-            format!(", {discovered} discovered hosts")
-        } else {
-            String::new()
-        },
+        discovered.summary(),
         match &reply {
             InventoryReply::NoAccountUpdate => ", NO_ACCOUNT_UPDATE",
             InventoryReply::AccountUpdate(_) => ", ACCOUNT_UPDATE",
@@ -244,43 +243,6 @@ fn hardware_update(
 fn reports_system_account(inv: &Inventory) -> bool {
     inv.hardware_text("USERID")
         .is_some_and(|u| u.to_ascii_lowercase().contains("system"))
-}
-
-/// Stores IP discovery results of an elected computer; an automatically elected computer
-/// that sent none loses its election. Returns the number of hosts stored.
-async fn store_ipdiscover(
-    tx: &mut WriteTx,
-    options: &Options,
-    meta: &AgentMeta,
-    id: HostId,
-    inv: &Inventory,
-    now: i64,
-) -> Result<usize, AppError> {
-    if options.int("IPDISCOVER") == 0 || useragent::is_local(&meta.user_agent) {
-        return Ok(0);
-    }
-    let settings = tx.device_settings(id).await?;
-    let Some(election) = settings.iter().find(|s| s.name == "IPDISCOVER") else {
-        return Ok(0);
-    };
-    let Some(subnet) = election.tvalue.as_deref().filter(|s| !s.is_empty()) else {
-        return Ok(0);
-    };
-    match &inv.ipdiscover {
-        Some(hosts) => {
-            let mask = inv.section("NETWORKS").and_then(|rows| {
-                let subnet_i = rows.section.field_index("IPSUBNET")?;
-                let mask_i = rows.section.field_index("IPMASK")?;
-                rows.rows
-                    .iter()
-                    .find(|r| r[subnet_i].as_text() == Some(subnet))
-                    .and_then(|r| r[mask_i].as_text())
-            });
-            Ok(tx.store_netmap(id, subnet, mask, hosts, now).await?)
-        }
-        // TODO(IP discovery issue): automatic election and demotion rules beyond this one.
-        None => Ok(0),
-    }
 }
 
 /// OLD_DEVICEID first, then the AUTO_DUPLICATE_LVL criteria. Returns how many were merged.
