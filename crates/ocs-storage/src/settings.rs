@@ -55,18 +55,34 @@ impl Store {
     /// previous value of the same name.
     pub async fn set_device_setting(&self, id: HostId, setting: &DeviceSetting) -> Result<()> {
         let mut tx = self.begin().await?;
+        // A form saves every line at once: a line whose value did not change keeps its row,
+        // and with it the reason an IP discovery election records in `comments`.
+        let current: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT ivalue, tvalue FROM devices WHERE hardware_id = $1 AND name = $2",
+        )
+        .bind(id.0)
+        .bind(&setting.name)
+        .fetch_optional(tx.conn())
+        .await?;
+        if current.as_ref() == Some(&(setting.ivalue, setting.tvalue.clone())) {
+            return tx.commit().await;
+        }
+        let comments = (setting.name == "IPDISCOVER"
+            && setting.ivalue == Some(crate::ipdiscover::election::FORCED))
+        .then_some(crate::ipdiscover::scanners::FORCED);
         sqlx::query("DELETE FROM devices WHERE hardware_id = $1 AND name = $2")
             .bind(id.0)
             .bind(&setting.name)
             .execute(tx.conn())
             .await?;
         sqlx::query(
-            "INSERT INTO devices (hardware_id, name, ivalue, tvalue) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO devices (hardware_id, name, ivalue, tvalue, comments) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(id.0)
         .bind(&setting.name)
         .bind(setting.ivalue)
         .bind(setting.tvalue.clone())
+        .bind(comments)
         .execute(tx.conn())
         .await?;
         tx.commit().await
