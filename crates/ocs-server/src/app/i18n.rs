@@ -91,6 +91,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "ipdiscover_admin",
         include_str!("../../i18n/fr/ipdiscover_admin.toml"),
     ),
+    (
+        "en",
+        "ipdiscover_networks",
+        include_str!("../../i18n/en/ipdiscover_networks.toml"),
+    ),
+    (
+        "fr",
+        "ipdiscover_networks",
+        include_str!("../../i18n/fr/ipdiscover_networks.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

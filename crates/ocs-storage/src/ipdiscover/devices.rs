@@ -162,7 +162,8 @@ fn limit(page: Option<Page>) -> String {
 /// netmap rows (alias `n`) that are neither an inventoried interface's MAC nor identified.
 /// `LOWER(n.mac)` rather than `n.mac`: SQLite only uses the LOWER(macaddr) index when both
 /// sides are expressions without a column affinity.
-const NOT_KNOWN: &str = "NOT EXISTS (SELECT 1 FROM networks w WHERE LOWER(w.macaddr) = LOWER(n.mac)) \
+const NOT_KNOWN: &str =
+    "NOT EXISTS (SELECT 1 FROM networks w WHERE LOWER(w.macaddr) = LOWER(n.mac)) \
      AND NOT EXISTS (SELECT 1 FROM identified_devices d WHERE d.mac = n.mac)";
 
 impl Store {
@@ -470,11 +471,17 @@ mod tests {
             );
         }
         assert_eq!(
-            store.delete_netmap_device("08:00:27:00:00:05").await.unwrap(),
+            store
+                .delete_netmap_device("08:00:27:00:00:05")
+                .await
+                .unwrap(),
             NetmapDeletion::Deleted
         );
         assert_eq!(
-            store.delete_netmap_device("08:00:27:00:00:05").await.unwrap(),
+            store
+                .delete_netmap_device("08:00:27:00:00:05")
+                .await
+                .unwrap(),
             NetmapDeletion::NotFound
         );
         let (total, _) = store

@@ -50,7 +50,10 @@ impl Store {
     /// Every network with its counts, in no particular order.
     pub async fn list_network_summaries(&self) -> Result<Vec<NetworkSummary>> {
         let mut all: BTreeMap<String, Partial> = BTreeMap::new();
-        fn entry<'a>(all: &'a mut BTreeMap<String, Partial>, netid: Option<String>) -> Option<&'a mut Partial> {
+        fn entry(
+            all: &mut BTreeMap<String, Partial>,
+            netid: Option<String>,
+        ) -> Option<&mut Partial> {
             let netid = netid.filter(|n| !n.trim().is_empty())?;
             Some(all.entry(netid).or_default())
         }
@@ -70,13 +73,13 @@ impl Store {
             }
         }
 
-        // The known MACs lead: there are as many as inventoried interfaces plus identified
-        // devices, far fewer than netmap rows. LOWER(macaddr) matches networks_lower_macaddr.
+        // The known MACs lead (CROSS JOIN fixes that order on SQLite): there are as many as
+        // inventoried interfaces plus identified devices, far fewer than netmap rows.
         let known: Vec<CountRow> = sqlx::query_as(
             "SELECT n.netid, COUNT(*) FROM \
              (SELECT LOWER(macaddr) AS mac FROM networks WHERE macaddr IS NOT NULL \
               UNION SELECT mac FROM identified_devices) k \
-             JOIN netmap n ON n.mac = k.mac GROUP BY n.netid",
+             CROSS JOIN netmap n WHERE n.mac = k.mac GROUP BY n.netid",
         )
         .fetch_all(&self.read_pool)
         .await?;
@@ -112,8 +115,10 @@ impl Store {
         }
 
         let identified: Vec<CountRow> = sqlx::query_as(
-            "SELECT n.netid, COUNT(*) FROM identified_devices d JOIN netmap n ON n.mac = d.mac \
-             GROUP BY n.netid",
+            // CROSS JOIN keeps SQLite walking the identified devices into netmap's key:
+            // without statistics it would rather scan netmap in netid order.
+            "SELECT n.netid, COUNT(*) FROM identified_devices d CROSS JOIN netmap n \
+             WHERE n.mac = d.mac GROUP BY n.netid",
         )
         .fetch_all(&self.read_pool)
         .await?;
@@ -215,10 +220,22 @@ pub(crate) mod tests {
         }
         for (mac, ip, netid, name, date) in [
             ("00:0c:29:00:00:01", "192.0.2.10", "192.0.2.0", "alpha", 100),
-            ("3c:52:82:00:00:09", "192.0.2.9", "192.0.2.0", "printer", 110),
+            (
+                "3c:52:82:00:00:09",
+                "192.0.2.9",
+                "192.0.2.0",
+                "printer",
+                110,
+            ),
             ("3c:52:82:00:00:64", "192.0.2.100", "192.0.2.0", "-", 120),
             ("08:00:27:00:00:05", "192.0.2.5", "192.0.2.0", "nas", 130),
-            ("08:00:27:00:00:07", "198.51.100.7", "198.51.100.0", "-", 140),
+            (
+                "08:00:27:00:00:07",
+                "198.51.100.7",
+                "198.51.100.0",
+                "-",
+                140,
+            ),
         ] {
             sqlx::query(
                 "INSERT INTO netmap (mac, ip, mask, netid, date, name, hardware_id, first_seen) \
