@@ -104,6 +104,10 @@ const FILES: &[(&str, &str, &str)] = &[
         include_str!("../../i18n/en/ipdiscover_agents.toml"),
         "ipdiscover_agents",
         include_str!("../../i18n/fr/ipdiscover_agents.toml"),
+        "ipdiscover_networks",
+        include_str!("../../i18n/en/ipdiscover_networks.toml"),
+        "ipdiscover_networks",
+        include_str!("../../i18n/fr/ipdiscover_networks.toml"),
     ),
 ];
 
