@@ -93,6 +93,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     (
         "en",
+        "ipdiscover_agents",
+        include_str!("../../i18n/en/ipdiscover_agents.toml"),
+    ),
+    (
+        "fr",
+        "ipdiscover_agents",
+        include_str!("../../i18n/fr/ipdiscover_agents.toml"),
+    ),
+    (
+        "en",
         "ipdiscover_analyze",
         include_str!("../../i18n/en/ipdiscover_analyze.toml"),
     ),
@@ -100,12 +110,14 @@ const FILES: &[(&str, &str, &str)] = &[
         "fr",
         "ipdiscover_analyze",
         include_str!("../../i18n/fr/ipdiscover_analyze.toml"),
-        "ipdiscover_agents",
-        include_str!("../../i18n/en/ipdiscover_agents.toml"),
-        "ipdiscover_agents",
-        include_str!("../../i18n/fr/ipdiscover_agents.toml"),
+    ),
+    (
+        "en",
         "ipdiscover_networks",
         include_str!("../../i18n/en/ipdiscover_networks.toml"),
+    ),
+    (
+        "fr",
         "ipdiscover_networks",
         include_str!("../../i18n/fr/ipdiscover_networks.toml"),
     ),
