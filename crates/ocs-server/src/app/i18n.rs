@@ -91,6 +91,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "ipdiscover_admin",
         include_str!("../../i18n/fr/ipdiscover_admin.toml"),
     ),
+    (
+        "en",
+        "ipdiscover_lookup",
+        include_str!("../../i18n/en/ipdiscover_lookup.toml"),
+    ),
+    (
+        "fr",
+        "ipdiscover_lookup",
+        include_str!("../../i18n/fr/ipdiscover_lookup.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

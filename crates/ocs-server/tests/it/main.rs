@@ -20,6 +20,7 @@ mod deployment_protocol;
 mod group_settings;
 mod groups;
 mod hardening;
+mod ipdiscover_lookup;
 mod mass;
 mod outage;
 mod packages;
