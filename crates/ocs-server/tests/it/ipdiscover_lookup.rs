@@ -83,15 +83,17 @@ async fn an_address_is_looked_up_across_inventories_and_scans() {
     let pc = console.get("/networks/lookup?ip=192.0.2.5").await;
     assert_eq!(pc.status, 200, "{}", pc.body);
     assert!(
-        pc.body.contains(&format!(
-            "<a href=\"/computers/{scanner}\">SCANNER-1</a>"
-        )),
+        pc.body
+            .contains(&format!("<a href=\"/computers/{scanner}\">SCANNER-1</a>")),
         "{}",
         pc.body
     );
     assert!(pc.body.contains("00:0C:29:0A:00:05"));
     assert!(pc.body.contains("href=\"/networks/192.0.2.0/inventoried\""));
-    assert!(pc.body.contains("VMware, Inc."), "vendor of the scanned MAC");
+    assert!(
+        pc.body.contains("VMware, Inc."),
+        "vendor of the scanned MAC"
+    );
     assert!(pc.body.contains("Head office LAN"));
     assert_eq!(
         pc.body.matches("data-computer=").count(),
@@ -103,7 +105,10 @@ async fn an_address_is_looked_up_across_inventories_and_scans() {
     let printer = console.get("/networks/lookup?ip=%20192.0.2.77%20").await;
     assert_eq!(printer.status, 200, "{}", printer.body);
     let b = &printer.body;
-    assert!(b.contains("No inventoried computer has this address."), "{b}");
+    assert!(
+        b.contains("No inventoried computer has this address."),
+        "{b}"
+    );
     assert!(b.contains("data-mac=\"3c:52:82:aa:bb:cc\""), "{b}");
     assert!(b.contains("Hewlett"), "HP vendor: {b}");
     assert!(b.contains("printer.example"));
@@ -125,13 +130,23 @@ async fn an_address_is_looked_up_across_inventories_and_scans() {
         .await;
     assert_eq!(reg.status, 303, "{}", reg.body);
     let known = console.get("/networks/lookup?ip=192.0.2.77").await;
-    assert!(known.body.contains("Printer — hall printer"), "{}", known.body);
+    assert!(
+        known.body.contains("Printer — hall printer"),
+        "{}",
+        known.body
+    );
 
     // Unknown: a page saying nothing is known, still 200.
     let unknown = console.get("/networks/lookup?ip=203.0.113.9").await;
     assert_eq!(unknown.status, 200);
-    assert!(unknown.body.contains("id=\"lookup-nothing\""), "{}", unknown.body);
-    assert!(unknown.body.contains("No named network contains this address."));
+    assert!(
+        unknown.body.contains("id=\"lookup-nothing\""),
+        "{}",
+        unknown.body
+    );
+    assert!(unknown
+        .body
+        .contains("No named network contains this address."));
 
     // Malformed: 400 with the reason, the text kept (escaped) in the form.
     for (ip, reason) in [
@@ -173,7 +188,11 @@ async fn the_page_is_in_french_and_needs_a_session() {
     assert_eq!(chosen.status, 303, "{}", chosen.body);
     let fr = console.get("/networks/lookup?ip=192.0.2.77").await;
     assert_eq!(fr.status, 200, "{}", fr.body);
-    assert!(fr.body.contains("class=\"current\">Recherche d"), "{}", fr.body);
+    assert!(
+        fr.body.contains("class=\"current\">Recherche d"),
+        "{}",
+        fr.body
+    );
     assert!(fr.body.contains("Vu par la découverte IP"), "{}", fr.body);
     assert!(fr.body.contains("Enregistrer comme connu"));
     let bad = console.get("/networks/lookup?ip=nope").await;

@@ -319,7 +319,10 @@ mod tests {
             store.insert_subnet(&s).await.unwrap();
         }
 
-        let pc = store.lookup_ip("192.0.2.10".parse().unwrap()).await.unwrap();
+        let pc = store
+            .lookup_ip("192.0.2.10".parse().unwrap())
+            .await
+            .unwrap();
         assert_eq!(
             pc.interfaces,
             [InterfaceMatch {
@@ -345,7 +348,10 @@ mod tests {
         let names: Vec<&str> = pc.subnets.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["Office, lower half", "Office", "Site"]);
 
-        let printer = store.lookup_ip("192.0.2.177".parse().unwrap()).await.unwrap();
+        let printer = store
+            .lookup_ip("192.0.2.177".parse().unwrap())
+            .await
+            .unwrap();
         assert!(printer.interfaces.is_empty() && printer.computers.is_empty());
         assert_eq!(
             printer.discovered,
@@ -363,11 +369,17 @@ mod tests {
         let high: Vec<&str> = printer.subnets.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(high, ["Office", "Site"], "the /25 does not hold .177");
 
-        let orphan = store.lookup_ip("192.0.2.178".parse().unwrap()).await.unwrap();
+        let orphan = store
+            .lookup_ip("192.0.2.178".parse().unwrap())
+            .await
+            .unwrap();
         assert_eq!(orphan.discovered[0].scanner, None, "scanner deleted");
         assert_eq!(orphan.discovered[0].name, "");
 
-        let unknown = store.lookup_ip("203.0.113.9".parse().unwrap()).await.unwrap();
+        let unknown = store
+            .lookup_ip("203.0.113.9".parse().unwrap())
+            .await
+            .unwrap();
         assert_eq!(unknown, IpLookup::default());
     }
 }

@@ -115,7 +115,10 @@ mod tests {
         assert_eq!(reason("192.0.2.07"), "lookup.bad_address");
         assert_eq!(reason("printer.example"), "lookup.bad_address");
         assert_eq!(reason("' OR 1=1 --"), "lookup.bad_address");
-        assert_eq!(reason(&"1".repeat(MAX_ADDRESS_BYTES + 1)), "lookup.too_long");
+        assert_eq!(
+            reason(&"1".repeat(MAX_ADDRESS_BYTES + 1)),
+            "lookup.too_long"
+        );
         assert_eq!(
             parse_address("1").unwrap_err().code(),
             "E_BAD_ADDRESS",

@@ -160,7 +160,10 @@ async fn lookup_get(
         Ok(ip) => ip,
         Err(e) => {
             tracing::warn!(code = e.code(), reason = %e, "IP query refused");
-            let mut page = LookupPage::new(&signed, typed.chars().take(lookup::MAX_ADDRESS_BYTES).collect());
+            let mut page = LookupPage::new(
+                &signed,
+                typed.chars().take(lookup::MAX_ADDRESS_BYTES).collect(),
+            );
             page.error = translated(&signed.ctx.tr, &e);
             return render(&signed.ctx, StatusCode::BAD_REQUEST, &page);
         }
