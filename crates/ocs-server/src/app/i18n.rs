@@ -113,6 +113,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     (
         "en",
+        "ipdiscover_lookup",
+        include_str!("../../i18n/en/ipdiscover_lookup.toml"),
+    ),
+    (
+        "fr",
+        "ipdiscover_lookup",
+        include_str!("../../i18n/fr/ipdiscover_lookup.toml"),
+    ),
+    (
+        "en",
         "ipdiscover_networks",
         include_str!("../../i18n/en/ipdiscover_networks.toml"),
     ),

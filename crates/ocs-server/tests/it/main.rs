@@ -24,6 +24,7 @@ mod ipdiscover_admin;
 mod ipdiscover_agents_page;
 mod ipdiscover_analyze;
 mod ipdiscover_election;
+mod ipdiscover_lookup;
 mod ipdiscover_networks;
 mod ipdiscover_scan;
 mod mass;

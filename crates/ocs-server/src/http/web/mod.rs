@@ -17,6 +17,7 @@ pub mod ipdiscover;
 pub mod ipdiscover_admin;
 pub mod ipdiscover_agents;
 pub mod ipdiscover_analyze;
+pub mod ipdiscover_lookup;
 pub mod mass;
 pub mod redistribution;
 pub mod rollout;
@@ -80,6 +81,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(ipdiscover_admin::router())
         .merge(ipdiscover_agents::router())
         .merge(ipdiscover_analyze::router())
+        .merge(ipdiscover_lookup::router())
         .layer(middleware::from_fn_with_state(state, console_layer))
 }
 
