@@ -29,7 +29,7 @@
 # BIG_NETMAP [20000], BIG_COMPUTERS [2000], NAMED_PERCENT [60],
 # IDENTIFIED_PERCENT [5], RUNS [20], TARGET_MS [300], SORTS [name netid inventoried
 # uninventoried agents identified] (the /networks sort keys tried, ?sort=KEY and
-# ?sort=KEY&order=desc), FILTER [q=10.1.] (the filtered list's query), SERVER_BIN [empty:
+# ?sort=KEY&dir=desc), FILTER [q=10.1.] (the filtered list's query), SERVER_BIN [empty:
 # build target/release/ocs-server], KEEP [0: 1 keeps the work directory],
 # WORK_DIR [a new /tmp/ocs-networks.XXXXXX].
 set -euo pipefail
@@ -225,7 +225,7 @@ pages=(
 )
 for key in $SORTS; do
     pages+=("Networks sorted by $key" "/networks?sort=$key")
-    pages+=("Networks sorted by $key, descending" "/networks?sort=$key&order=desc")
+    pages+=("Networks sorted by $key, descending" "/networks?sort=$key&dir=desc")
 done
 pages+=(
     "Networks filtered ($FILTER)" "/networks?$FILTER"
