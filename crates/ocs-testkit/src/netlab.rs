@@ -73,7 +73,8 @@ pub struct NetLab {
 
 impl NetLab {
     /// Builds a lab on `prefix` (three octets of a documentation range: `192.0.2`,
-    /// `198.51.100` or `203.0.113`; two labs alive at once must use different ones) with
+    /// `198.51.100` or `203.0.113`; two labs alive at once must use different ones, and none
+    /// the machine itself has an address in: it is refused) with
     /// `hosts` hosts besides the scanner. `None` when this machine cannot (not root, no
     /// `ip`), after saying why; under `CI=true` that is an error instead.
     pub fn create(prefix: &str, hosts: usize) -> anyhow::Result<Option<NetLab>> {
@@ -86,6 +87,13 @@ impl NetLab {
         }
         if !matches!(prefix, "192.0.2" | "198.51.100" | "203.0.113") {
             bail!("{prefix} is not a documentation /24 (RFC 5737)");
+        }
+        if let Some(taken) = own_address_in(prefix)? {
+            bail!(
+                "this machine has {taken} in {prefix}.0/24: a lab there would give its leg \
+                 another address of that network (perhaps the gateway's) and cut the machine \
+                 off; use another documentation range"
+            );
         }
         if hosts > HOST_OUIS.len() * 40 {
             bail!("at most {} hosts", HOST_OUIS.len() * 40);
@@ -205,6 +213,16 @@ impl NetLab {
             .collect()
     }
 
+    /// What a scan from the scanner must find, as (IP, MAC): every other machine on the LAN,
+    /// the test's leg included.
+    pub fn visible_from_scanner(&self) -> std::collections::BTreeSet<(String, String)> {
+        self.hosts
+            .iter()
+            .chain(std::iter::once(&self.leg))
+            .map(|m| (m.ip.clone(), m.mac.clone()))
+            .collect()
+    }
+
     /// Starts `command` and kills it when the lab is dropped (a listener on a host, say).
     pub fn keep(&mut self, mut command: Command) -> anyhow::Result<()> {
         let child = command
@@ -284,6 +302,20 @@ fn can_build() -> Result<(), String> {
         .output()
         .map_err(|e| format!("no ip (iproute2): {e}"))?;
     Ok(())
+}
+
+/// An IPv4 address of the test's own namespace inside `prefix`.0/24, if it has one.
+fn own_address_in(prefix: &str) -> anyhow::Result<Option<String>> {
+    let out = Command::new("ip")
+        .args(["-4", "-o", "addr", "show"])
+        .output()
+        .context("cannot run ip")?;
+    let start = format!("{prefix}.");
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|w| w.split('/').next())
+        .find(|a| a.starts_with(&start))
+        .map(str::to_owned))
 }
 
 fn ip(args: &[&str]) -> anyhow::Result<()> {

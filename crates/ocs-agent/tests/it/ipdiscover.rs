@@ -35,15 +35,6 @@ fn agent_in(lab: &NetLab, args: &[&str]) -> Output {
     out
 }
 
-/// Every machine on the LAN except the scanner: (IP, MAC).
-fn expected(lab: &NetLab) -> BTreeSet<(String, String)> {
-    lab.hosts
-        .iter()
-        .chain(std::iter::once(&lab.leg))
-        .map(|m| (m.ip.clone(), m.mac.clone()))
-        .collect()
-}
-
 fn netmap(rt: &tokio::runtime::Runtime, db: &Store, netid: &str) -> BTreeSet<(String, String)> {
     rt.block_on(db.netmap(netid))
         .unwrap()
@@ -75,7 +66,7 @@ fn forced_and_elected_scans_map_exactly_the_lab() {
     };
     let ns = lab.scanner.ns.clone().unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let want = expected(&lab);
+    let want = lab.visible_from_scanner();
 
     // --ipdisc: scanned whatever the server says (none here). The server keeps results
     // only from elected computers (reference §5.3), so this is checked on what is sent.

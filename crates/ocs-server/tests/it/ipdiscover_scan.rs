@@ -1,10 +1,11 @@
-//! Elected agents map a network lab (`ocs_testkit::netlab`, prefix 192.0.2) into our
-//! server's netmap: our agent binary (`ocs-agent`, built next to the server) and Debian's
-//! `ocsinventory-agent` (its IpDiscover module, which runs Debian's `ipdiscover` binary),
-//! each run in the lab's scanner namespace where the server runs, with the computer forced
-//! onto the lab's network. The netmap must then hold exactly the other machines on the
-//! LAN: the lab hosts and the test's own leg (on the LAN, it answers ARP like any host),
-//! never the scanner itself, nothing else. Under `CI=true` a missing agent or tool fails.
+//! Elected agents map a network lab (`ocs_testkit::netlab`, prefix 198.51.100: the machine
+//! itself may sit on 192.0.2) into our server's netmap: our agent binary (`ocs-agent`, built
+//! next to the server) and Debian's `ocsinventory-agent` (its IpDiscover module, which runs
+//! Debian's `ipdiscover` binary), each run in the lab's scanner namespace where the server
+//! runs, with the computer forced onto the lab's network. The netmap must then hold exactly
+//! the other machines on the LAN: the lab hosts and the test's own leg (on the LAN, it
+//! answers ARP like any host), never the scanner itself, nothing else. Under `CI=true` a
+//! missing agent or tool fails.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use ocs_testkit::TestServer;
 use crate::real_agents::agent;
 use crate::store;
 
-const PREFIX: &str = "192.0.2";
+const PREFIX: &str = "198.51.100";
 /// Both tests build a lab on the same prefix: one at a time.
 static LAB: Mutex<()> = Mutex::new(());
 
@@ -52,15 +53,6 @@ fn ok(mut c: Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-/// Every machine on the LAN except the scanner: (IP, MAC).
-fn expected(lab: &NetLab) -> BTreeSet<(String, String)> {
-    lab.hosts
-        .iter()
-        .chain(std::iter::once(&lab.leg))
-        .map(|m| (m.ip.clone(), m.mac.clone()))
-        .collect()
 }
 
 async fn netmap(db: &Store, netid: &str) -> BTreeSet<(String, String)> {
@@ -110,7 +102,7 @@ fn elected_scan_maps_the_lab(lab: &NetLab, inventory: impl Fn(&TestServer) -> Co
     let found = rt.block_on(netmap(&db, &lab.netid));
     assert_eq!(
         found,
-        expected(lab),
+        lab.visible_from_scanner(),
         "netmap after the elected run\n{}\n{}",
         String::from_utf8_lossy(&out.stderr),
         s.log()
