@@ -368,7 +368,7 @@ mod tests {
                 election: Some(ElectionRow {
                     ivalue: FORCED,
                     subnet: Some(NET.into()),
-                    reason: None
+                    reason: Some("forced".into())
                 })
             }
         );
@@ -456,7 +456,10 @@ mod tests {
             "forced stays"
         );
         tx.commit().await.unwrap();
-        assert_eq!(rows(&store).await, [(c.0, 2, Some(NET.into()), None)]);
+        assert_eq!(
+            rows(&store).await,
+            [(c.0, 2, Some(NET.into()), Some("forced".into()))]
+        );
     }
 
     #[tokio::test]
