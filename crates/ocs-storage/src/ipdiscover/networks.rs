@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{Result, Store};
+use crate::{Backend, Result, Store};
 
 /// One network and its counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -44,8 +44,6 @@ struct Partial {
     name_untagged: bool,
 }
 
-type CountRow = (Option<String>, i64);
-
 impl Store {
     /// Every network with its counts, in no particular order.
     pub async fn list_network_summaries(&self) -> Result<Vec<NetworkSummary>> {
@@ -58,80 +56,79 @@ impl Store {
             Some(all.entry(netid).or_default())
         }
 
-        let scanned: Vec<(Option<String>, i64, Option<String>)> = sqlx::query_as(
-            // One index seek per network for its mask: MAX(mask) would read every row.
-            "SELECT m.netid, COUNT(*), \
-             (SELECT o.mask FROM netmap o WHERE o.netid = m.netid LIMIT 1) \
-             FROM netmap m WHERE m.netid IS NOT NULL GROUP BY m.netid",
-        )
-        .fetch_all(&self.read_pool)
-        .await?;
-        for (netid, n, mask) in scanned {
-            if let Some(p) = entry(&mut all, netid) {
-                p.scanned = n;
-                p.masks[2] = mask;
-            }
-        }
-
-        // The known MACs lead (CROSS JOIN fixes that order on SQLite): there are as many as
+        // One pass after the other: on SQLite, parallel connections contend for the library's
+        // global mutexes and take longer together than in turn. Each pass comes back as one
+        // packed text (a line per network), not 10,000 rows: the SQLite driver hands every
+        // row to the async side through a channel, and those wake-ups, not the SQL, were
+        // most of the page's time.
+        let scanned = self
+            .packed(
+                // One index seek per network for its mask: MAX(mask) would read every row.
+                "SELECT m.netid AS k, CAST(COUNT(*) AS TEXT) AS a, \
+                 (SELECT o.mask FROM netmap o WHERE o.netid = m.netid LIMIT 1) AS b \
+                 FROM netmap m WHERE m.netid IS NOT NULL GROUP BY m.netid",
+            )
+            .await?;
+        // The known MACs lead (CROSS JOIN fixes that order on SQLite): as many as
         // inventoried interfaces plus identified devices, far fewer than netmap rows.
-        let known: Vec<CountRow> = sqlx::query_as(
-            "SELECT n.netid, COUNT(*) FROM \
-             (SELECT LOWER(macaddr) AS mac FROM networks WHERE macaddr IS NOT NULL \
-              UNION SELECT mac FROM identified_devices) k \
-             CROSS JOIN netmap n WHERE n.mac = k.mac GROUP BY n.netid",
-        )
-        .fetch_all(&self.read_pool)
-        .await?;
-        for (netid, n) in known {
-            if let Some(p) = entry(&mut all, netid) {
-                p.known = n;
+        let known = self
+            .packed(
+                "SELECT n.netid AS k, CAST(COUNT(*) AS TEXT) AS a, '' AS b FROM \
+                 (SELECT LOWER(macaddr) AS mac FROM networks WHERE macaddr IS NOT NULL \
+                  UNION SELECT mac FROM identified_devices) k \
+                 CROSS JOIN netmap n WHERE n.mac = k.mac GROUP BY n.netid",
+            )
+            .await?;
+        let inventoried = self
+            .packed(
+                "SELECT ipsubnet AS k, CAST(COUNT(DISTINCT hardware_id) AS TEXT) AS a, \
+                 MAX(ipmask) AS b FROM networks WHERE ipsubnet IS NOT NULL GROUP BY ipsubnet",
+            )
+            .await?;
+        let agents = self
+            .packed(
+                "SELECT tvalue AS k, CAST(COUNT(DISTINCT hardware_id) AS TEXT) AS a, '' AS b \
+                 FROM devices WHERE name = 'IPDISCOVER' AND ivalue > 0 AND tvalue IS NOT NULL \
+                 GROUP BY tvalue",
+            )
+            .await?;
+        let identified = self
+            .packed(
+                // CROSS JOIN keeps SQLite walking the identified devices into netmap's key:
+                // without statistics it would rather scan netmap in netid order.
+                "SELECT n.netid AS k, CAST(COUNT(*) AS TEXT) AS a, '' AS b \
+                 FROM identified_devices d CROSS JOIN netmap n \
+                 WHERE n.mac = d.mac GROUP BY n.netid",
+            )
+            .await?;
+        let named = self.subnet_names().await?;
+        for [netid, n, mask] in scanned {
+            if let Some(p) = entry(&mut all, Some(netid)) {
+                p.scanned = count(&n);
+                p.masks[2] = Some(mask);
             }
         }
-
-        let inventoried: Vec<(Option<String>, i64, Option<String>)> = sqlx::query_as(
-            "SELECT ipsubnet, COUNT(DISTINCT hardware_id), MAX(ipmask) FROM networks \
-             WHERE ipsubnet IS NOT NULL GROUP BY ipsubnet",
-        )
-        .fetch_all(&self.read_pool)
-        .await?;
-        for (netid, n, mask) in inventoried {
-            if let Some(p) = entry(&mut all, netid) {
-                p.summary.inventoried = n;
-                p.masks[1] = mask;
+        for [netid, n, _] in known {
+            if let Some(p) = entry(&mut all, Some(netid)) {
+                p.known = count(&n);
             }
         }
-
-        let agents: Vec<CountRow> = sqlx::query_as(
-            "SELECT tvalue, COUNT(DISTINCT hardware_id) FROM devices \
-             WHERE name = 'IPDISCOVER' AND ivalue > 0 AND tvalue IS NOT NULL GROUP BY tvalue",
-        )
-        .fetch_all(&self.read_pool)
-        .await?;
-        for (netid, n) in agents {
-            if let Some(p) = entry(&mut all, netid) {
-                p.summary.agents = n;
+        for [netid, n, mask] in inventoried {
+            if let Some(p) = entry(&mut all, Some(netid)) {
+                p.summary.inventoried = count(&n);
+                p.masks[1] = Some(mask);
             }
         }
-
-        let identified: Vec<CountRow> = sqlx::query_as(
-            // CROSS JOIN keeps SQLite walking the identified devices into netmap's key:
-            // without statistics it would rather scan netmap in netid order.
-            "SELECT n.netid, COUNT(*) FROM identified_devices d CROSS JOIN netmap n \
-             WHERE n.mac = d.mac GROUP BY n.netid",
-        )
-        .fetch_all(&self.read_pool)
-        .await?;
-        for (netid, n) in identified {
-            if let Some(p) = entry(&mut all, netid) {
-                p.summary.identified = n;
+        for [netid, n, _] in agents {
+            if let Some(p) = entry(&mut all, Some(netid)) {
+                p.summary.agents = count(&n);
             }
         }
-
-        let named: Vec<(String, String, String, String)> =
-            sqlx::query_as("SELECT netid, mask, name, tag FROM subnets")
-                .fetch_all(&self.read_pool)
-                .await?;
+        for [netid, n, _] in identified {
+            if let Some(p) = entry(&mut all, Some(netid)) {
+                p.summary.identified = count(&n);
+            }
+        }
         for (netid, mask, name, tag) in named {
             let Some(p) = entry(&mut all, Some(netid)) else {
                 continue;
@@ -162,6 +159,54 @@ impl Store {
                     .find(|m| !m.is_empty())
                     .unwrap_or_default();
                 s
+            })
+            .collect())
+    }
+}
+
+/// A count read back from a packed line (what is not a number counts as none).
+fn count(text: &str) -> i64 {
+    text.parse().unwrap_or(0)
+}
+
+/// Separates the fields of a packed line, and the lines: control characters that no network
+/// address, count or mask holds. Any that a stored value does hold (text from an agent) is
+/// replaced before packing, so a value can never forge another network's line.
+const FIELD: char = '\u{1f}';
+const LINE: char = '\u{1e}';
+
+impl Store {
+    /// Every named network: (netid, mask, name, tag).
+    async fn subnet_names(&self) -> Result<Vec<(String, String, String, String)>> {
+        Ok(sqlx::query_as("SELECT netid, mask, name, tag FROM subnets")
+            .fetch_all(&self.read_pool)
+            .await?)
+    }
+
+    /// Runs `inner` (three text columns `k`, `a`, `b`) and returns its rows packed into one
+    /// text by the database, unpacked.
+    async fn packed(&self, inner: &str) -> Result<Vec<[String; 3]>> {
+        let (chr, agg) = match self.backend {
+            Backend::Sqlite => ("char", "group_concat(line, char(30))"),
+            Backend::Postgres => ("chr", "string_agg(line, chr(30))"),
+        };
+        let clean = |col: &str| {
+            format!("REPLACE(REPLACE(COALESCE({col}, ''), {chr}(30), ' '), {chr}(31), ' ')")
+        };
+        let sql = format!(
+            "SELECT {agg} FROM (SELECT {k} || {chr}(31) || {a} || {chr}(31) || {b} AS line \
+             FROM ({inner}) q) p",
+            k = clean("q.k"),
+            a = clean("q.a"),
+            b = clean("q.b"),
+        );
+        let packed: Option<String> = sqlx::query_scalar(&sql).fetch_one(&self.read_pool).await?;
+        Ok(packed
+            .unwrap_or_default()
+            .split(LINE)
+            .filter_map(|line| {
+                let mut f = line.split(FIELD).map(str::to_owned);
+                Some([f.next()?, f.next()?, f.next()?])
             })
             .collect())
     }
@@ -319,6 +364,34 @@ pub(crate) mod tests {
                 // The caller drops what is not a dotted quad.
                 ("fe80::", "", "255.255.255.0", [1, 0, 0, 0]),
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn text_from_an_agent_cannot_forge_another_networks_counts() {
+        let (store, _dir) = test_store().await;
+        sample(&store).await;
+        let before = store.list_network_summaries().await.unwrap();
+        // An interface whose subnet carries the packing's separators and a made-up line.
+        sqlx::query(
+            "INSERT INTO networks (hardware_id, macaddr, ipaddress, ipmask, ipsubnet) \
+             VALUES (1, 'aa:bb:cc:dd:ee:ff', '10.9.9.9', '255.255.255.0', $1)",
+        )
+        .bind("10.9.9.0\u{1e}192.0.2.0\u{1f}999\u{1f}255.0.0.0")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        let after = store.list_network_summaries().await.unwrap();
+        let of = |all: &[NetworkSummary]| {
+            all.iter()
+                .find(|n| n.netid == "192.0.2.0")
+                .map(|n| (n.inventoried, n.mask.clone()))
+        };
+        assert_eq!(of(&after), of(&before));
+        assert_eq!(
+            after.len(),
+            before.len() + 1,
+            "one odd network more, nothing else"
         );
     }
 }
