@@ -107,6 +107,38 @@ fn elected_scan_maps_the_lab(lab: &NetLab, inventory: impl Fn(&TestServer) -> Co
         String::from_utf8_lossy(&out.stderr),
         s.log()
     );
+    // The API lists them, each with its vendor (the lab's hosts have real vendors' OUIs;
+    // the scanner is inventoried, so it is not among them).
+    let (status, json) = rt.block_on(s.api(
+        &format!("/api/v1/networks/{}/devices?kind=uninventoried", lab.netid),
+        &s.token(),
+    ));
+    assert_eq!(status, 200, "{json}");
+    let listed: BTreeSet<(String, String)> = json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["ip"].as_str().unwrap().to_owned(),
+                d["mac"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(listed, lab.visible_from_scanner(), "{json}");
+    for host in &lab.hosts {
+        let item = json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["mac"] == host.mac.as_str())
+            .unwrap();
+        assert!(
+            item["vendor"].as_str().is_some_and(|v| !v.is_empty()),
+            "no vendor for {}: {item}",
+            host.mac
+        );
+    }
 }
 
 #[test]

@@ -70,12 +70,17 @@ impl Store {
             )
             .await?;
         // The known MACs lead (CROSS JOIN fixes that order on SQLite): as many as
-        // inventoried interfaces plus identified devices, far fewer than netmap rows.
+        // inventoried interfaces plus identified devices, far fewer than netmap rows. One
+        // walk counts both the known devices and, among them, the identified ones.
         let known = self
             .packed(
-                "SELECT n.netid AS k, CAST(COUNT(*) AS TEXT) AS a, '' AS b FROM \
-                 (SELECT LOWER(macaddr) AS mac FROM networks WHERE macaddr IS NOT NULL \
-                  UNION SELECT mac FROM identified_devices) k \
+                "SELECT n.netid AS k, CAST(COUNT(*) AS TEXT) AS a, \
+                 CAST(SUM(k.identified) AS TEXT) AS b FROM \
+                 (SELECT mac, MAX(identified) AS identified FROM \
+                  (SELECT LOWER(macaddr) AS mac, 0 AS identified FROM networks \
+                   WHERE macaddr IS NOT NULL \
+                   UNION ALL SELECT mac, 1 AS identified FROM identified_devices) u \
+                  GROUP BY mac) k \
                  CROSS JOIN netmap n WHERE n.mac = k.mac GROUP BY n.netid",
             )
             .await?;
@@ -92,15 +97,6 @@ impl Store {
                  GROUP BY tvalue",
             )
             .await?;
-        let identified = self
-            .packed(
-                // CROSS JOIN keeps SQLite walking the identified devices into netmap's key:
-                // without statistics it would rather scan netmap in netid order.
-                "SELECT n.netid AS k, CAST(COUNT(*) AS TEXT) AS a, '' AS b \
-                 FROM identified_devices d CROSS JOIN netmap n \
-                 WHERE n.mac = d.mac GROUP BY n.netid",
-            )
-            .await?;
         let named = self.subnet_names().await?;
         for [netid, n, mask] in scanned {
             if let Some(p) = entry(&mut all, Some(netid)) {
@@ -108,9 +104,10 @@ impl Store {
                 p.masks[2] = Some(mask);
             }
         }
-        for [netid, n, _] in known {
+        for [netid, n, identified] in known {
             if let Some(p) = entry(&mut all, Some(netid)) {
                 p.known = count(&n);
+                p.summary.identified = count(&identified);
             }
         }
         for [netid, n, mask] in inventoried {
@@ -122,11 +119,6 @@ impl Store {
         for [netid, n, _] in agents {
             if let Some(p) = entry(&mut all, Some(netid)) {
                 p.summary.agents = count(&n);
-            }
-        }
-        for [netid, n, _] in identified {
-            if let Some(p) = entry(&mut all, Some(netid)) {
-                p.summary.identified = count(&n);
             }
         }
         for (netid, mask, name, tag) in named {
