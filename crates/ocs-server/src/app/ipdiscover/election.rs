@@ -324,10 +324,20 @@ fn precheck(rules: &Rules, c: &Candidate) -> Option<Skip> {
     None
 }
 
+/// Whether computers running this agent may be elected automatically.
+fn eligible_agent(user_agent: &str) -> bool {
+    let (name, _) = useragent::split(user_agent);
+    ELIGIBLE_AGENTS.contains(&name)
+}
+
+/// Whether `c` is elected, or could be: only then can anything of its election change.
+pub fn could_scan(c: &Candidate) -> bool {
+    elected_subnet(c).is_some() || eligible_agent(&c.user_agent)
+}
+
 /// What stops an automatic election of a computer not elected.
 fn postponed(rules: &Rules, c: &Candidate) -> Option<Skip> {
-    let (name, _) = useragent::split(&c.user_agent);
-    if !ELIGIBLE_AGENTS.contains(&name) {
+    if !eligible_agent(&c.user_agent) {
         return Some(Skip::Agent);
     }
     // Three contacts give QUALITY a meaning: a computer seen once cannot be judged.
@@ -526,6 +536,27 @@ mod tests {
             sent_results: true,
             ..candidate()
         }
+    }
+
+    #[test]
+    fn only_an_elected_computer_or_an_eligible_agent_could_scan() {
+        const FUSION: &str = "FusionInventory-Agent_v2.6";
+        assert!(could_scan(&candidate()));
+        let fusion = Candidate {
+            user_agent: FUSION.into(),
+            ..candidate()
+        };
+        assert!(!could_scan(&fusion));
+        let forced_fusion = Candidate {
+            user_agent: FUSION.into(),
+            ..elected_as(2)
+        };
+        assert!(could_scan(&forced_fusion));
+        let never = Candidate {
+            user_agent: FUSION.into(),
+            ..elected_as(0)
+        };
+        assert!(!could_scan(&never));
     }
 
     #[test]

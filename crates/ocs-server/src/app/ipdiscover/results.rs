@@ -85,24 +85,24 @@ pub async fn after_inventory(
     now: i64,
 ) -> Result<Outcome, AppError> {
     let rules = election::rules(options);
-    // The cheap refusals first: most inventories then cost no read at all.
+    // The refusals that need no read first.
     if rules.max_per_subnet == 0 || useragent::is_local(user_agent) {
         return Ok(Outcome::default());
     }
     let state = tx.get_scanner_state(id).await?;
-    let in_excluded_group = rules.use_groups && tx.is_excluded_by_group(id).await?;
-    let candidate = candidate(user_agent, &state, in_excluded_group, inv);
+    let mut candidate = candidate(user_agent, &state, inv);
+    // Group exclusion only changes anything for a computer that could scan (a
+    // FusionInventory computer never elected is skipped either way): no read for the others.
+    if rules.use_groups && election::could_scan(&candidate) {
+        candidate.in_excluded_group = tx.is_excluded_by_group(id).await?;
+    }
     let fleet = fleet(tx, &rules, &candidate, &state, now).await?;
     let decision = election::decide(&rules, &candidate, &fleet);
     apply(tx, &rules, id, &state, inv, decision, now).await
 }
 
-fn candidate(
-    user_agent: &str,
-    state: &ScannerState,
-    in_excluded_group: bool,
-    inv: &Inventory,
-) -> Candidate {
+/// The computer as the election sees it; whether a group excludes it is read separately.
+fn candidate(user_agent: &str, state: &ScannerState, inv: &Inventory) -> Candidate {
     Candidate {
         user_agent: user_agent.to_owned(),
         fidelity: state.fidelity,
@@ -112,7 +112,7 @@ fn candidate(
             ivalue: e.ivalue,
             subnet: e.subnet.clone(),
         }),
-        in_excluded_group,
+        in_excluded_group: false,
         sent_results: inv.ipdiscover.is_some(),
         interfaces: interfaces(inv),
     }
