@@ -18,8 +18,6 @@ use crate::app::{AppError, AppState};
 pub const PAGE_SIZE: i64 = 50;
 /// Highest page number accepted (far beyond any real fleet; keeps OFFSET bounded).
 const MAX_PAGE: i64 = 100_000;
-/// Longest dotted quad.
-const MAX_NETID_LEN: usize = 15;
 
 fn bad(key: &'static str) -> AppError {
     AppError::bad_request("E_BAD_NETWORK", key)
@@ -27,12 +25,7 @@ fn bad(key: &'static str) -> AppError {
 
 /// A network address from a request, in its canonical dotted form, or a 400.
 pub fn netid_param(text: &str) -> Result<String, AppError> {
-    let text = text.trim();
-    if text.len() > MAX_NETID_LEN {
-        return Err(bad("ipdagents.bad_netid"));
-    }
-    let address: Ipv4Addr = text.parse().map_err(|_| bad("ipdagents.bad_netid"))?;
-    Ok(address.to_string())
+    super::networks::canonical_netid(text).ok_or_else(|| bad("ipdagents.bad_netid"))
 }
 
 /// Checks that `netid` is a dotted network address among `networks` (a computer's), and a

@@ -30,12 +30,14 @@ fn bad(key: &'static str) -> AppError {
     AppError::bad_request("E_BAD_NETWORK_QUERY", key)
 }
 
+/// A network address as typed (surrounding spaces allowed), in its canonical dotted form.
+pub fn canonical_netid(text: &str) -> Option<String> {
+    text.trim().parse::<Ipv4Addr>().ok().map(|a| a.to_string())
+}
+
 /// A network address from a request, in its canonical dotted form, or a 400.
 pub fn netid_param(text: &str) -> Result<String, AppError> {
-    text.trim()
-        .parse::<Ipv4Addr>()
-        .map(|a| a.to_string())
-        .map_err(|_| AppError::bad_request("E_BAD_NETID", "networks.bad_netid"))
+    canonical_netid(text).ok_or_else(|| AppError::bad_request("E_BAD_NETID", "networks.bad_netid"))
 }
 
 /// A page number and size from a request (`None`: the default), or a 400.
