@@ -9,6 +9,7 @@
 
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use anyhow::{bail, Context};
 
@@ -24,6 +25,17 @@ const HOST_OUIS: [&str; 6] = [
 ];
 
 static LABS: AtomicU32 = AtomicU32::new(0);
+
+/// Labs add and remove a link in the test's own namespace (the leg). Labs share it as
+/// readers; a test that reads this machine's interfaces twice and compares takes it as the
+/// writer ([`steady_interfaces`]), so no lab comes or goes in between.
+static HOST_LINKS: RwLock<()> = RwLock::new(());
+
+/// Keeps every network lab of this process from being built or removed while it is held:
+/// for a test that compares what it reads of this machine's own interfaces at two moments.
+pub fn steady_interfaces() -> RwLockWriteGuard<'static, ()> {
+    HOST_LINKS.write().unwrap_or_else(|e| e.into_inner())
+}
 
 /// One machine on the lab's LAN.
 #[derive(Clone, Debug)]
@@ -69,6 +81,8 @@ pub struct NetLab {
     lan_ns: String,
     namespaces: Vec<String>,
     children: Vec<Child>,
+    // Released only once the lab is gone: fields drop after `drop` has removed the leg.
+    _host_links: RwLockReadGuard<'static, ()>,
 }
 
 impl NetLab {
@@ -128,6 +142,7 @@ impl NetLab {
             lan_ns: format!("{base}-lan"),
             namespaces: Vec::new(),
             children: Vec::new(),
+            _host_links: HOST_LINKS.read().unwrap_or_else(|e| e.into_inner()),
         };
         lab.build().context("cannot build the network lab")?;
         Ok(Some(lab))
