@@ -67,18 +67,6 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_software_categories.sql"),
         postgres: include_str!("../migrations/postgres/0009_software_categories.sql"),
     },
-    Migration {
-        version: 10,
-        description: "merge log",
-        sqlite: include_str!("../migrations/sqlite/0010_merges.sql"),
-        postgres: include_str!("../migrations/postgres/0010_merges.sql"),
-    },
-    Migration {
-        version: 11,
-        description: "change history",
-        sqlite: include_str!("../migrations/sqlite/0011_history.sql"),
-        postgres: include_str!("../migrations/postgres/0011_history.sql"),
-    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

@@ -1,2 +1,0 @@
--- Filled in by its issue's work.
-SELECT 1;
