@@ -76,30 +76,11 @@ for tool in sqlite3 curl python3; do
     command -v "$tool" >/dev/null || { echo "bench/networks.sh needs $tool" >&2; exit 2; }
 done
 
-log() { printf '== %s\n' "$*" >&2; }
-now() { date +%s.%N; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
-
-if [ -n "${SERVER_BIN:-}" ]; then
-    SERVER=$SERVER_BIN
-else
-    log "building ocs-server (release)"
-    cargo build --release --locked -p ocs-server >&2
-    SERVER=$PWD/target/release/ocs-server
-fi
-
-if [ -n "${WORK_DIR:-}" ]; then
-    mkdir -p "$WORK_DIR"
-    work=$(mktemp -d "$WORK_DIR/ocs-networks.XXXXXX")
-else
-    work=$(mktemp -d /tmp/ocs-networks.XXXXXX)
-fi
-SERVER_PID=""
-cleanup() {
-    if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-    if [ "${KEEP:-0}" = 1 ]; then echo "work directory kept: $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+# shellcheck source=bench/console-lib.sh
+. bench/console-lib.sh
+bench_server
+bench_workdir ocs-networks
+work=$WORK
 data=$work/data
 db=$data/ocs.db
 
@@ -192,42 +173,18 @@ ip_computer=$(sqlite3 "$db" "SELECT ipaddress FROM networks WHERE ipsubnet LIKE 
 ip_device=$(sqlite3 "$db" "SELECT ip FROM netmap WHERE netid LIKE '10.%' AND mac NOT IN (SELECT LOWER(macaddr) FROM networks) ORDER BY mac DESC LIMIT 1")
 one_net=$(sqlite3 "$db" "SELECT netid FROM netmap WHERE netid LIKE '10.%' LIMIT 1")
 
-port=$(free_port)
-BASE=http://127.0.0.1:$port
-OCS_LOG__LEVEL=warn "$SERVER" --data-dir "$data" serve --listen "127.0.0.1:$port" --tls-listen off \
-    >"$work/server.log" 2>&1 &
-SERVER_PID=$!
-for _ in $(seq 300); do
-    curl -fsS "$BASE/healthz" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "$BASE/healthz" >/dev/null || { echo "ocs-server did not start: $(cat "$work/server.log")" >&2; exit 1; }
-
-log "signing in to the console"
-jar=$work/cookies
-csrf_of() { sed -n 's/.*name="csrf" value="\([0-9a-f]*\)".*/\1/p' | head -n 1; }
-curl -fsS -c "$jar" -b "$jar" -o /dev/null "$BASE/login"
-login_csrf=$(awk '$6 == "ocs_login_csrf" { print $7 }' "$jar")
-status=$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' -H "Origin: $BASE" \
-    --data-urlencode "csrf=$login_csrf" --data-urlencode login=admin --data-urlencode password=admin "$BASE/login")
-[ "$status" = 303 ] || { echo "sign-in refused ($status)" >&2; exit 1; }
-csrf=$(curl -fsS -c "$jar" -b "$jar" "$BASE/account/password" | csrf_of)
-status=$(curl -sS -c "$jar" -b "$jar" -o /dev/null -w '%{http_code}' -H "Origin: $BASE" \
-    --data-urlencode "csrf=$csrf" --data-urlencode current=admin \
-    --data-urlencode new=bench-password-1 --data-urlencode confirm=bench-password-1 "$BASE/account/password")
-[ "$status" = 303 ] || { echo "first-sign-in password change refused ($status)" >&2; exit 1; }
-home=$(curl -sS -b "$jar" -o /dev/null -w '%{http_code}' "$BASE/networks/subnets")
-[ "$home" = 200 ] || { echo "console session not usable (/networks/subnets answered $home)" >&2; exit 1; }
+bench_start "$data"
+bench_sign_in /networks/subnets
 
 # label, then path; API paths are sent with the token instead of the session.
-pages=(
+PAGES=(
     "Networks list, first page" "/networks"
 )
 for key in $SORTS; do
-    pages+=("Networks sorted by $key" "/networks?sort=$key")
-    pages+=("Networks sorted by $key, descending" "/networks?sort=$key&dir=desc")
+    PAGES+=("Networks sorted by $key" "/networks?sort=$key")
+    PAGES+=("Networks sorted by $key, descending" "/networks?sort=$key&dir=desc")
 done
-pages+=(
+PAGES+=(
     "Networks filtered ($FILTER)" "/networks?$FILTER"
     "Networks CSV" "/networks.csv"
     "Inventoried on $big" "/networks/$big/inventoried"
@@ -248,56 +205,13 @@ pages+=(
     "API: inventoried of $one_net" "/api/v1/networks/$one_net/devices?kind=inventoried"
 )
 
-# One request: "<status> <seconds> <bytes>".
-fetch() {
-    local auth=(-b "$jar")
-    case "$1" in /api/*) auth=(-H "Authorization: Bearer $TOKEN") ;; esac
-    curl -sS -o /dev/null -w '%{http_code} %{time_total} %{size_download}\n' "${auth[@]}" "$BASE$1" \
-        || echo "000 0 0"
-}
-
-if [ -n "${SERVER_BIN:-}" ]; then build="binary $SERVER_BIN"; else build="release build"; fi
+build=$BUILD
 table=$work/table.txt
 {
     echo "# bench/networks.sh (SQLite, $build, $(nproc) cores; $(date -u +%Y-%m-%d))"
     echo "# $n_nets networks ($n_named named), $n_netmap netmap rows, $n_hw computers, $n_scanners scanners, $n_identified identified devices; largest network $big"
     echo "# loaded in ${load_s} s (one sqlite3 script; database ${db_mb} MiB); $RUNS runs per page after one untimed; target: p95 < $TARGET_MS ms"
-    printf '%-52s %9s %9s %9s %s\n' page median p95 bytes verdict
-    for ((i = 0; i < ${#pages[@]}; i += 2)); do
-        label=${pages[i]} path=${pages[i + 1]}
-        read -r status _ bytes < <(fetch "$path")
-        if [ "$status" != 200 ]; then
-            case "$status" in
-                404) why="404: no such page (not merged yet?)" ;;
-                303|302) why="$status: redirected (not signed in?)" ;;
-                000) why="no answer" ;;
-                *) why="$status: not timed" ;;
-            esac
-            printf '%-52s %9s %9s %9s %s\n' "$label" - - - "$why"
-            continue
-        fi
-        times=()
-        bad=""
-        for ((r = 0; r < RUNS; r++)); do
-            read -r status secs _ < <(fetch "$path")
-            [ "$status" = 200 ] || { bad=$status; break; }
-            times+=("$secs")
-        done
-        if [ -n "$bad" ]; then
-            printf '%-52s %9s %9s %9s %s\n' "$label" - - "$bytes" "answered $bad during the runs"
-            continue
-        fi
-        python3 - "$label" "$bytes" "$TARGET_MS" "${times[@]}" <<'EOF'
-import sys
-label, size, target = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-t = sorted(float(x) * 1000 for x in sys.argv[4:])
-def q(p):
-    return t[min(len(t) - 1, round((len(t) - 1) * p))]
-med, p95 = q(0.5), q(0.95)
-verdict = "ok" if p95 < target else f"SLOW (>= {target:.0f} ms)"
-print(f"{label:<52} {med:7.1f}ms {p95:7.1f}ms {size:9d} {verdict}")
-EOF
-    done
+    bench_time_pages
 } | tee "$table"
 if [ "$RESULTS" != - ]; then
     cp "$table" "$RESULTS"

@@ -43,6 +43,8 @@ pub struct Config {
     pub tls: TlsConfig,
     /// Package deployment files.
     pub deployment: DeploymentConfig,
+    /// The fleet's software pages.
+    pub software: SoftwareConfig,
     /// Server option seeds (`PROLOG_FREQ = 12`, …), applied on first start only.
     pub options: BTreeMap<String, toml::Value>,
 }
@@ -225,6 +227,24 @@ impl Default for DeploymentConfig {
     }
 }
 
+/// The fleet's software pages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SoftwareConfig {
+    /// Seconds the software counts (computers per software and version) may be old before a
+    /// page view refreshes them in the background; 0 counts afresh on every view, which only
+    /// small fleets can afford.
+    pub counts_max_age_secs: u64,
+}
+
+impl Default for SoftwareConfig {
+    fn default() -> Self {
+        SoftwareConfig {
+            counts_max_age_secs: 300,
+        }
+    }
+}
+
 /// Logging.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -247,6 +267,7 @@ impl Default for Config {
             log: LogConfig::default(),
             tls: TlsConfig::default(),
             deployment: DeploymentConfig::default(),
+            software: SoftwareConfig::default(),
             options: BTreeMap::new(),
         }
     }

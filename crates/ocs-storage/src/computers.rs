@@ -120,6 +120,8 @@ enum Target {
     },
     /// Some installed software has a matching name.
     Software,
+    /// Some installed software is in a category with a matching name (no link: NEW).
+    SoftwareCategory,
     /// A per-device setting's integer value.
     Setting(&'static str),
     /// Some package affected to the computer, as `FILEID:STATUS` (`WAITING` for NULL).
@@ -163,6 +165,11 @@ pub static SEARCH_FIELDS: &[SearchField] = &[
         key: "software",
         kind: ValueKind::Text,
         target: Target::Software,
+    },
+    SearchField {
+        key: "software_category",
+        kind: ValueKind::Text,
+        target: Target::SoftwareCategory,
     },
     expr("name", "h.name", ValueKind::Text),
     expr("os", "h.osname", ValueKind::Text),
@@ -364,6 +371,16 @@ fn condition(c: &Criterion, binds: &mut Binds) -> String {
                         .to_owned(),
                     expr: "n.name".to_owned(),
                     close: ")",
+                },
+                Target::SoftwareCategory => Scope::Exists {
+                    from: "software s LEFT JOIN software_category_links sl \
+                           ON sl.name_id = s.name_id AND sl.publisher_id = s.publisher_id \
+                           AND sl.version_id = s.version_id \
+                           JOIN software_categories sc ON sc.id = COALESCE(sl.category_id, 1) \
+                           WHERE s.hardware_id = h.id AND"
+                        .to_owned(),
+                    expr: "sc.name".to_owned(),
+                    close: "",
                 },
                 Target::Setting(name) => Scope::Single(format!(
                     "(SELECT d.ivalue FROM devices d WHERE d.hardware_id = h.id AND d.name = '{name}')"

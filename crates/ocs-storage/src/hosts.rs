@@ -142,7 +142,7 @@ fn summary(row: &sqlx::any::AnyRow) -> std::result::Result<HostSummary, sqlx::Er
 }
 
 /// Escapes `LIKE` wildcards in user text (used with `ESCAPE '\'`).
-fn like_pattern(s: &str) -> String {
+pub(crate) fn like_pattern(s: &str) -> String {
     let escaped = s
         .replace('\\', "\\\\")
         .replace('%', "\\%")

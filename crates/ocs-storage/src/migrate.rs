@@ -67,6 +67,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_software_categories.sql"),
         postgres: include_str!("../migrations/postgres/0009_software_categories.sql"),
     },
+    Migration {
+        version: 10,
+        description: "background jobs and software counts",
+        sqlite: include_str!("../migrations/sqlite/0010_background_jobs.sql"),
+        postgres: include_str!("../migrations/postgres/0010_background_jobs.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::dictionaries;
 use crate::hosts::HostId;
 use crate::sections::SectionData;
+use crate::software_categories::IGNORED_CATEGORY;
 use crate::sql::{bind_value, placeholders, read_value, rows_per_statement, MAX_PARAMS};
 use crate::{Result, Store, WriteTx};
 
@@ -336,7 +337,8 @@ fn key(ids: &[i64], details: &[Value]) -> String {
 }
 
 impl Store {
-    /// A device's software, with names, publishers and versions resolved, sorted by name.
+    /// A device's software, with names, publishers and versions resolved, sorted by name;
+    /// software in the IGNORED category is left out.
     pub async fn software_rows(&self, id: HostId) -> Result<SectionData> {
         let detail_columns = DETAIL_FIELDS
             .iter()
@@ -348,7 +350,10 @@ impl Store {
              JOIN software_name n ON n.id = s.name_id \
              JOIN software_publisher p ON p.id = s.publisher_id \
              JOIN software_version v ON v.id = s.version_id \
-             WHERE s.hardware_id = $1 ORDER BY n.name, s.id"
+             LEFT JOIN software_category_links l ON l.name_id = s.name_id \
+                 AND l.publisher_id = s.publisher_id AND l.version_id = s.version_id \
+             WHERE s.hardware_id = $1 AND (l.category_id IS NULL OR l.category_id <> {IGNORED_CATEGORY}) \
+             ORDER BY n.name, s.id"
         );
         let fields = catalogue::SOFTWARES.fields;
         let order: Vec<usize> = ["NAME", "PUBLISHER", "VERSION"]

@@ -131,6 +131,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "ipdiscover_networks",
         include_str!("../../i18n/fr/ipdiscover_networks.toml"),
     ),
+    (
+        "en",
+        "software",
+        include_str!("../../i18n/en/software.toml"),
+    ),
+    (
+        "fr",
+        "software",
+        include_str!("../../i18n/fr/software.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

@@ -18,6 +18,7 @@ pub mod import;
 pub mod ipdiscover;
 pub mod mass;
 pub mod options;
+pub mod software;
 pub mod totp;
 pub mod users;
 

@@ -105,6 +105,7 @@ pub static OPTIONS: &[OptionDef] = &[
     int("SESSION_VALIDITY_TIME", "600", SECONDS, "Seconds a PROLOG session stays valid (0 = no limit)"),
     int("SESSION_CLEAN_TIME", "86400", SECONDS, "Seconds after which unused PROLOG sessions are purged"),
     int("PROXY_REVALIDATE_DELAY", "3600", SECONDS, "Cache-control max-age of deploy downloads"),
+    int("DEFAULT_CATEGORY", "0", Rule::Range(0, i64::MAX), "ID of the software category given to software no category rule matches (0 = NEW)"),
     int("ENABLE_GROUPS", "1", SWITCH, "Group membership, group settings and group packages"),
     int("GROUPS_CACHE_REVALIDATE", "43200", SECONDS, "Seconds before a dynamic group is recomputed"),
     int("GROUPS_CACHE_OFFSET", "43200", SECONDS, "Random extra delay added after each recomputation"),

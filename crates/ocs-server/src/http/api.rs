@@ -5,6 +5,7 @@ mod groups_api;
 mod networks_api;
 mod packages_api;
 mod packages_status_api;
+mod software_api;
 
 use std::collections::HashMap;
 
@@ -19,6 +20,7 @@ use ocs_storage::{HostDetail, HostFilter, HostSummary, SectionData};
 use serde::Serialize;
 use serde_json::{Map, Value as JsonValue};
 
+use crate::app::i18n::Tr;
 use crate::app::{api, computers, deletion, AppError, AppState};
 
 /// Largest JSON body accepted.
@@ -36,6 +38,7 @@ pub fn router() -> Router<AppState> {
         )
         .merge(groups_api::router())
         .merge(networks_api::router())
+        .merge(software_api::router())
         .merge(packages_status_api::router())
         .merge(packages_api::router())
 }
@@ -232,6 +235,27 @@ pub(crate) fn respond<T: Serialize>(result: Result<T, AppError>) -> Response {
             }
             response
         }
+    }
+}
+
+/// One query parameter, if given.
+pub(crate) fn param<'a>(p: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
+    p.get(key).map(String::as_str)
+}
+
+/// The API answers in English: a refusal's catalogue key becomes its English text.
+pub(crate) fn english(e: AppError) -> AppError {
+    match e {
+        AppError::BadRequest { code, message } => {
+            let tr = Tr::new("en");
+            let message = if tr.has(&message) {
+                tr.get(&message).to_owned()
+            } else {
+                message
+            };
+            AppError::BadRequest { code, message }
+        }
+        e => e,
     }
 }
 

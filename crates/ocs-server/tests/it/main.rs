@@ -35,6 +35,7 @@ mod replay;
 mod rollout;
 mod scale_out;
 mod signin;
+mod software;
 mod tls;
 
 use std::collections::BTreeMap;

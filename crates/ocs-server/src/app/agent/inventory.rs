@@ -16,8 +16,8 @@ use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, MergeSource, WriteT
 use crate::app::agent::agent_auth::Binding;
 use crate::app::agent::AgentMeta;
 use crate::app::agent::{contacts, files};
-use crate::app::ipdiscover;
 use crate::app::options::Options;
+use crate::app::{ipdiscover, software};
 use crate::app::{AppError, AppState};
 
 /// The request body as received, for `.ocs` copies (which decode it again when they are
@@ -121,6 +121,9 @@ pub async fn ingest(
         Some(rows) => Some(tx.reconcile_software(id, rows).await?),
         None => None,
     };
+    if software.is_some_and(|s| s.inserted > 0) {
+        software::ingest::categorise_new_software(&mut tx, options, id).await?;
+    }
 
     if options.on("DOWNLOAD") {
         if let Some(history) = &inv.download_history {

@@ -12,9 +12,8 @@ use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
 
-use super::{auth_header, respond, rfc3339};
+use super::{auth_header, english, param, respond, rfc3339};
 use crate::app::api::authenticate;
-use crate::app::i18n::Tr;
 use crate::app::ipdiscover::networks::{
     self, netid_param, DeviceKind, DeviceRows, DevicesQuery, NetworksQuery,
 };
@@ -88,26 +87,6 @@ impl DeviceItem {
             registered_by: None,
             registered_at: None,
         }
-    }
-}
-
-fn param<'a>(p: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    p.get(key).map(String::as_str)
-}
-
-/// The API answers in English: a refusal's catalogue key becomes its English text.
-fn english(e: AppError) -> AppError {
-    match e {
-        AppError::BadRequest { code, message } => {
-            let tr = Tr::new("en");
-            let message = if tr.has(&message) {
-                tr.get(&message).to_owned()
-            } else {
-                message
-            };
-            AppError::BadRequest { code, message }
-        }
-        e => e,
     }
 }
 

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use super::computers::{csv_download, date_text};
+use super::paging::{pager, param, query_string, Head, Pager, Params};
 use super::{outcome, page_or_error, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::i18n::Tr;
@@ -28,50 +29,6 @@ pub fn router() -> Router<AppState> {
         .route("/networks.csv", get(networks_csv_get))
         .route("/networks/{netid}/{kind}", get(devices_get))
         .route("/networks/devices/{mac}/delete", post(device_delete_post))
-}
-
-type Params = Query<HashMap<String, String>>;
-
-fn param<'a>(p: &'a HashMap<String, String>, key: &str) -> Option<&'a str> {
-    p.get(key).map(String::as_str)
-}
-
-fn query_string(pairs: &[(&str, String)]) -> String {
-    let kept: Vec<(&str, &str)> = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    serde_urlencoded::to_string(kept).unwrap_or_default()
-}
-
-/// A sortable column head.
-struct Head {
-    key: &'static str,
-    label: String,
-    url: String,
-    /// `Some(desc)` when sorted by it.
-    sorted: Option<bool>,
-}
-
-/// Previous / next page links and "page N of M".
-struct Pager {
-    prev: Option<String>,
-    next: Option<String>,
-    label: String,
-}
-
-fn pager(tr: &Tr, base: &str, total: usize, page: u32, size: u32) -> Pager {
-    let pages = total.div_ceil(size.max(1) as usize).max(1) as u32;
-    let at = |n: u32| {
-        let sep = if base.contains('?') { '&' } else { '?' };
-        format!("{base}{sep}page={n}&per_page={size}")
-    };
-    Pager {
-        prev: (page > 1).then(|| at(page - 1)),
-        next: (page < pages).then(|| at(page + 1)),
-        label: tr.fmt("list.page", &[("n", &page), ("of", &pages)]),
-    }
 }
 
 /// One network as listed.
@@ -483,16 +440,5 @@ mod tests {
             (DeviceKind::Identified, false)
         );
         assert!(kind_of("everything").is_err());
-        let tr = Tr::new("en");
-        let p = pager(&tr, "/networks?sort=name", 120, 2, 50);
-        assert_eq!(
-            p.prev.as_deref(),
-            Some("/networks?sort=name&page=1&per_page=50")
-        );
-        assert_eq!(
-            p.next.as_deref(),
-            Some("/networks?sort=name&page=3&per_page=50")
-        );
-        assert!(pager(&tr, "/networks", 0, 1, 50).next.is_none());
     }
 }

@@ -19,9 +19,11 @@ pub mod ipdiscover_agents;
 pub mod ipdiscover_analyze;
 pub mod ipdiscover_lookup;
 pub mod mass;
+mod paging;
 pub mod redistribution;
 pub mod rollout;
 pub mod search;
+pub mod software;
 pub mod tags;
 pub mod users;
 
@@ -72,6 +74,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(deployment_status::router())
         .merge(redistribution::router())
         .merge(search::router())
+        .merge(software::router())
         .merge(groups::router())
         .merge(tags::router())
         .merge(admin::router())
