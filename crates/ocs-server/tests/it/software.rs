@@ -41,7 +41,7 @@ async fn send(s: &TestServer, deviceid: &str, body: &str) {
 
 async fn api(s: &TestServer, token: &str, path: &str) -> Value {
     let (status, body) = s.api(path, token).await;
-    assert_eq!(status, 200, "{path}: {body}");
+    assert_eq!(status, 200, "{path}: {body}\n{}", s.log());
     body
 }
 

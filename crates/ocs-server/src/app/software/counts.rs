@@ -21,7 +21,8 @@ const COUNT_WHILE_WAITING: i64 = 10_000;
 pub async fn ensure_fresh(state: &AppState) -> Result<Option<i64>, AppError> {
     let max_age = i64::try_from(state.config.software.counts_max_age_secs).unwrap_or(i64::MAX);
     let now = state.clock.now();
-    match state.store.software_counts_refreshed_at().await? {
+    let previous = state.store.software_counts_refreshed_at().await?;
+    match previous {
         Some(at) if max_age > 0 && now.saturating_sub(at) <= max_age => Ok(Some(at)),
         Some(at) if max_age > 0 => {
             start_background(state).await?;
@@ -31,10 +32,15 @@ pub async fn ensure_fresh(state: &AppState) -> Result<Option<i64>, AppError> {
             start_background(state).await?;
             Ok(None)
         }
-        _ => {
-            state.store.refresh_software_counts(now).await?;
-            Ok(Some(now))
-        }
+        _ => match state.store.refresh_software_counts(now).await {
+            Ok(_) => Ok(Some(now)),
+            // A failed recount must not take the pages down while earlier counts exist.
+            Err(e) if previous.is_some() => {
+                tracing::error!(error = %e, "counting the software failed; showing the previous counts");
+                Ok(previous)
+            }
+            Err(e) => Err(e.into()),
+        },
     }
 }
 
