@@ -279,7 +279,8 @@ impl Store {
     /// two publishers counts twice).
     pub async fn software_name_computers(&self, name_id: i64) -> Result<i64> {
         Ok(sqlx::query_scalar(
-            "SELECT COALESCE(SUM(computers), 0) FROM software_name_counts WHERE name_id = $1",
+            "SELECT CAST(COALESCE(SUM(computers), 0) AS BIGINT) FROM software_name_counts \
+             WHERE name_id = $1",
         )
         .bind(name_id)
         .fetch_one(&self.read_pool)
