@@ -391,19 +391,7 @@ impl Store {
     /// The installed triples with a name ID in `(after, upto]`, each with a computer that has
     /// it (its OS and agent) and its link: one chunk of the rules' re-application.
     pub async fn triples_in_name_range(&self, after: i64, upto: i64) -> Result<Vec<TripleText>> {
-        type Row = (
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<TripleTextRow> = sqlx::query_as(
             "SELECT t.name_id, t.publisher_id, t.version_id, n.name, p.publisher, v.version, \
              h.osname, h.useragent, l.category_id, l.manual FROM \
              (SELECT s.name_id, s.publisher_id, s.version_id, MIN(s.hardware_id) AS host \
@@ -539,19 +527,7 @@ impl WriteTx {
 
     /// A computer's installed triples that have no link yet, with their text.
     pub async fn unlinked_software(&mut self, host: HostId) -> Result<Vec<TripleText>> {
-        type Row = (
-            i64,
-            i64,
-            i64,
-            String,
-            String,
-            String,
-            Option<String>,
-            Option<String>,
-            Option<i64>,
-            Option<i64>,
-        );
-        let rows: Vec<Row> = sqlx::query_as(
+        let rows: Vec<TripleTextRow> = sqlx::query_as(
             "SELECT DISTINCT s.name_id, s.publisher_id, s.version_id, n.name, p.publisher, \
              v.version, h.osname, h.useragent, l.category_id, l.manual FROM software s \
              JOIN hardware h ON h.id = s.hardware_id \
