@@ -185,6 +185,7 @@ pub static SEARCH_FIELDS: &[SearchField] = &[
     expr("cpu_speed", "h.processors", ValueKind::Integer),
     any_row("free_disk", "drives", "free", ValueKind::Integer),
     expr("lastdate", "h.lastdate", ValueKind::Date),
+    expr("lastcome", "h.lastcome", ValueKind::Date),
     expr("useragent", "h.useragent", ValueKind::Text),
     expr("bios_manufacturer", "b.bmanufacturer", ValueKind::Text),
     expr("bios_version", "b.bversion", ValueKind::Text),

@@ -10,6 +10,7 @@ mod accountinfo;
 mod agent_auth;
 mod capacities;
 mod computers;
+pub mod dashboard;
 mod deletion;
 pub mod deployment;
 mod dictionaries;

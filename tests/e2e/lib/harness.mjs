@@ -303,7 +303,8 @@ export async function submitLogin(page, login, password) {
   await Promise.all([page.waitForNavigation(), page.locator('#login-submit').click()]);
 }
 
-/** First sign-in of admin/admin and the forced password change. Ends on /computers. */
+/** First sign-in of admin/admin and the forced password change. Ends on /computers; returns the
+ * confirmation the dashboard showed after the change. */
 export async function firstAdminSignIn(page, { shots = false } = {}) {
   await page.goto('/');
   await page.waitForURL(/\/login$/);
@@ -317,8 +318,14 @@ export async function firstAdminSignIn(page, { shots = false } = {}) {
   await page.locator('input[name=current]').fill('admin');
   await page.locator('input[name=new]').fill(ADMIN_PASSWORD);
   await page.locator('input[name=confirm]').fill(ADMIN_PASSWORD);
-  await Promise.all([page.waitForURL(/\/computers$/), page.locator('#password-submit').click()]);
+  // The first page after sign-in is the home dashboard; the flows go on from the list.
+  await Promise.all([page.waitForURL((url) => url.pathname === '/'), page.locator('#password-submit').click()]);
+  await page.locator('#dashboard').waitFor();
+  if (shots) await screenshot(page, '01-dashboard');
+  const flash = await page.locator('.flash-ok').innerText();
+  await page.goto('/computers');
   await page.locator('table#computers').waitFor();
+  return flash;
 }
 
 /** Signs in with an already set password. */

@@ -141,6 +141,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "software",
         include_str!("../../i18n/fr/software.toml"),
     ),
+    (
+        "en",
+        "dashboard",
+        include_str!("../../i18n/en/dashboard.toml"),
+    ),
+    (
+        "fr",
+        "dashboard",
+        include_str!("../../i18n/fr/dashboard.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

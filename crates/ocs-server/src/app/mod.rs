@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod computers;
 pub mod csv_export;
+pub mod dashboard;
 pub mod deletion;
 pub mod deployment;
 pub mod groups;

@@ -365,7 +365,7 @@ async fn first_sign_in_forces_a_password_change_and_sessions_work() {
             ],
         )
         .await;
-    assert_eq!(changed.location.as_deref(), Some("/computers"));
+    assert_eq!(changed.location.as_deref(), Some("/"));
     let list = console.get("/computers").await;
     assert_eq!(list.status, 200);
     assert!(list.body.contains("Password changed."));

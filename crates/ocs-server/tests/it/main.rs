@@ -12,6 +12,7 @@ mod console;
 mod console_admin;
 mod crash;
 mod cve;
+mod dashboard;
 mod deletion;
 mod deployment_agents;
 mod deployment_console;

@@ -280,7 +280,7 @@ async fn a_flood_locks_out_untrusted_clients_but_not_a_trusted_browser() {
     // ...but the trusted browser can, and keeps its device cookie.
     let ok = admin_browser.sign_in("admin", ADMIN_PASSWORD).await;
     assert_eq!(ok.status, 303, "{}", ok.body);
-    assert_eq!(ok.location.as_deref(), Some("/computers"));
+    assert_eq!(ok.location.as_deref(), Some("/"));
     assert_eq!(
         admin_browser.cookie("ocs_device").as_deref(),
         Some(&*device)
@@ -362,7 +362,7 @@ async fn totp_enrolment_code_step_replay_recovery_and_disabling() {
     let code = code_at(&secret, now());
     let ok = b.code(&code).await;
     assert_eq!(ok.status, 303, "{}", ok.body);
-    assert_eq!(ok.location.as_deref(), Some("/computers"));
+    assert_eq!(ok.location.as_deref(), Some("/"));
     assert_eq!(b.get("/computers").await.status, 200);
 
     // The same code cannot be used again, even from another browser.
@@ -412,7 +412,7 @@ async fn totp_enrolment_code_step_replay_recovery_and_disabling() {
         .body
         .contains("id=\"totp-secret\""));
     let plain = Browser::new(&server).sign_in("admin", ADMIN_PASSWORD).await;
-    assert_eq!(plain.location.as_deref(), Some("/computers"));
+    assert_eq!(plain.location.as_deref(), Some("/"));
 }
 
 #[tokio::test]
@@ -526,7 +526,7 @@ async fn a_second_factor_can_be_required_for_everyone_and_reset_by_an_administra
     let b = Browser::new(&server);
     assert_eq!(
         b.sign_in("bob", "bob-password").await.location.as_deref(),
-        Some("/computers")
+        Some("/")
     );
     // The administrator cannot reset their own here.
     let me = store(&server)

@@ -47,7 +47,7 @@ struct LoginPage {
 
 async fn login_get(ctx: Ctx, headers: HeaderMap) -> Response {
     if ctx.viewer.is_some() {
-        return to("/computers", ctx.hx);
+        return to("/", ctx.hx);
     }
     let token = read_cookie(&headers, LOGIN_CSRF_COOKIE)
         .filter(|t| t.len() == 64)
@@ -126,7 +126,7 @@ fn signed_in(ctx: &Ctx, session: &NewSession) -> Response {
     let next = if session.user.must_change_password != 0 {
         "/account/password"
     } else {
-        "/computers"
+        "/"
     };
     let mut r = to(next, false);
     set_cookie(
@@ -157,7 +157,7 @@ struct CodePage {
 
 async fn code_get(ctx: Ctx, headers: HeaderMap) -> Response {
     if ctx.viewer.is_some() {
-        return to("/computers", ctx.hx);
+        return to("/", ctx.hx);
     }
     let Some(csrf) = read_cookie(&headers, LOGIN_CSRF_COOKIE).filter(|t| t.len() == 64) else {
         return to("/login", ctx.hx);
@@ -288,7 +288,7 @@ async fn password_post(
         auth::change_own_password(&state, viewer, &form.current, &form.new).await
     };
     match result {
-        Ok(()) => done(&ctx, "/computers", ctx.tr.get("password.changed")),
+        Ok(()) => done(&ctx, "/", ctx.tr.get("password.changed")),
         Err(e) if e.status() == 400 => render(
             &ctx,
             StatusCode::BAD_REQUEST,

@@ -6,7 +6,9 @@
 
 pub mod admin;
 pub mod auth;
+mod chart;
 pub mod computers;
+pub mod dashboard;
 pub mod deletion;
 pub mod deployment;
 pub mod deployment_affect;
@@ -58,13 +60,13 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-
 /// Routes of the console.
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
-        .route("/", get(root_get))
         .route("/ocsreports", get(legacy_get))
         .route("/ocsreports/", get(legacy_get))
         .route("/ocsreports/{*rest}", get(legacy_get))
         .route("/static/{file}", get(static_get))
         .route("/favicon.ico", get(favicon_get))
         .merge(auth::router())
+        .merge(dashboard::router())
         .merge(computers::router())
         .merge(mass::router())
         .merge(group_settings::router())
@@ -553,13 +555,6 @@ fn constant_time_eq(a: &str, b: &str) -> bool {
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
-}
-
-async fn root_get(ctx: Ctx) -> Response {
-    match ctx.viewer {
-        Some(_) => to("/computers", ctx.hx),
-        None => to("/login", ctx.hx),
-    }
 }
 
 /// Bookmarks of the original console land on ours.

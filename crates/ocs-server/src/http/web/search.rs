@@ -123,3 +123,11 @@ async fn search_get(
         Err(e) => error_page(&ctx, &e),
     }
 }
+
+/// The search page with these criteria (`f0`, `o0`, `v0`, …).
+pub fn search_url(pairs: &[(&str, &str)]) -> String {
+    format!(
+        "/search?{}",
+        serde_urlencoded::to_string(pairs).unwrap_or_default()
+    )
+}
