@@ -99,6 +99,7 @@ fn main() {
             .unwrap()
         );
         let pages: Vec<(&str, String)> = vec![
+            ("Home dashboard", "/".into()),
             ("All computers (sorted by name)", "/computers?sort=name&dir=asc".into()),
             ("All computers, page 200", "/computers?page=200".into()),
             ("All computers sorted by TAG", "/computers?sort=tag&dir=desc".into()),

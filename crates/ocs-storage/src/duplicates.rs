@@ -2,6 +2,8 @@
 //! the current one. Comparisons, blacklists included, ignore case: agents report MACs in lower
 //! case while the blacklists hold upper case.
 
+pub mod candidates;
+
 use std::collections::BTreeSet;
 
 use sqlx::Row;

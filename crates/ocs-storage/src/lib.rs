@@ -14,7 +14,7 @@ pub mod dashboard;
 mod deletion;
 pub mod deployment;
 mod dictionaries;
-mod duplicates;
+pub mod duplicates;
 pub mod groups;
 mod hosts;
 mod integrity;

@@ -151,6 +151,16 @@ const FILES: &[(&str, &str, &str)] = &[
         "dashboard",
         include_str!("../../i18n/fr/dashboard.toml"),
     ),
+    (
+        "en",
+        "duplicates",
+        include_str!("../../i18n/en/duplicates.toml"),
+    ),
+    (
+        "fr",
+        "duplicates",
+        include_str!("../../i18n/fr/duplicates.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

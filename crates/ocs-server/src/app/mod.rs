@@ -12,6 +12,7 @@ pub mod csv_export;
 pub mod dashboard;
 pub mod deletion;
 pub mod deployment;
+pub mod duplicates;
 pub mod groups;
 pub mod health;
 pub mod i18n;

@@ -1,6 +1,7 @@
 //! `/api/v1`: the JSON API, behind bearer tokens; requests that change data need a token
 //! with the write scope.
 
+mod duplicates_api;
 mod groups_api;
 mod networks_api;
 mod packages_api;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(groups_api::router())
         .merge(networks_api::router())
         .merge(software_api::router())
+        .merge(duplicates_api::router())
         .merge(packages_status_api::router())
         .merge(packages_api::router())
 }

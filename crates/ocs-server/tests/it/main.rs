@@ -18,6 +18,7 @@ mod deployment_agents;
 mod deployment_console;
 mod deployment_pages;
 mod deployment_protocol;
+mod duplicates;
 mod group_settings;
 mod groups;
 mod hardening;

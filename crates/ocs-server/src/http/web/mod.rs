@@ -13,6 +13,7 @@ pub mod deletion;
 pub mod deployment;
 pub mod deployment_affect;
 pub mod deployment_status;
+pub mod duplicates;
 pub mod group_settings;
 pub mod groups;
 pub mod ipdiscover;
@@ -67,6 +68,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/favicon.ico", get(favicon_get))
         .merge(auth::router())
         .merge(dashboard::router())
+        .merge(duplicates::router())
         .merge(computers::router())
         .merge(mass::router())
         .merge(group_settings::router())

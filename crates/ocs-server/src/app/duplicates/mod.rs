@@ -1,0 +1,124 @@
+//! Candidate duplicates for review: how many sets each mode finds, and a mode's sets with the
+//! compared values of their computers side by side. Request text is checked here.
+
+use ocs_storage::duplicates::candidates::{
+    CandidateComputer, CandidateCount, CandidateSet, DuplicateMode,
+};
+
+use crate::app::{AppError, AppState};
+
+/// Sets per page unless asked otherwise.
+pub const DEFAULT_PER_PAGE: u32 = 20;
+/// The most sets a page may hold.
+pub const MAX_PER_PAGE: u32 = 200;
+
+fn bad(key: &'static str) -> AppError {
+    AppError::bad_request("E_BAD_DUPLICATES_QUERY", key)
+}
+
+/// A mode from a request (`None`: the first one, hostname).
+pub fn mode_param(mode: Option<&str>) -> Result<DuplicateMode, AppError> {
+    match mode {
+        None | Some("") => Ok(DuplicateMode::Hostname),
+        Some(m) => m.parse().map_err(|_| bad("duplicates.bad_mode")),
+    }
+}
+
+/// A page number and size from a request.
+pub fn page_param(page: Option<&str>, per_page: Option<&str>) -> Result<(u32, u32), AppError> {
+    let parse = |t: Option<&str>, default: u32| match t {
+        None | Some("") => Ok(default),
+        Some(p) => p.parse::<u32>().map_err(|_| bad("duplicates.bad_page")),
+    };
+    let number = parse(page, 1)?;
+    let size = parse(per_page, DEFAULT_PER_PAGE)?;
+    if number == 0 || size == 0 || size > MAX_PER_PAGE {
+        return Err(bad("duplicates.bad_page"));
+    }
+    Ok((number, size))
+}
+
+/// Sets and computers found by every mode, in the page's order.
+pub async fn counts(state: &AppState) -> Result<Vec<(DuplicateMode, CandidateCount)>, AppError> {
+    let mut counts = Vec::with_capacity(DuplicateMode::ALL.len());
+    for mode in DuplicateMode::ALL {
+        counts.push((mode, state.store.duplicate_count(mode).await?));
+    }
+    Ok(counts)
+}
+
+/// A page of a mode's sets, with their computers.
+#[derive(Debug, Clone)]
+pub struct Candidates {
+    /// The mode.
+    pub mode: DuplicateMode,
+    /// Its sets in all.
+    pub count: CandidateCount,
+    /// 1-based page.
+    pub page: u32,
+    /// Sets per page.
+    pub per_page: u32,
+    /// The page's sets, each with its computers (in the set's order).
+    pub sets: Vec<(CandidateSet, Vec<CandidateComputer>)>,
+}
+
+/// A page of a mode's candidate sets.
+pub async fn candidates(
+    state: &AppState,
+    mode: DuplicateMode,
+    (page, per_page): (u32, u32),
+) -> Result<Candidates, AppError> {
+    let count = state.store.duplicate_count(mode).await?;
+    let offset = i64::from(page - 1) * i64::from(per_page);
+    let sets = state
+        .store
+        .duplicate_sets(mode, i64::from(per_page), offset)
+        .await?;
+    let mut ids: Vec<i64> = sets
+        .iter()
+        .flat_map(|s| s.computers.iter().copied())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let computers = state.store.candidate_computers(&ids).await?;
+    let sets = sets
+        .into_iter()
+        .map(|set| {
+            let members = set
+                .computers
+                .iter()
+                .filter_map(|id| computers.iter().find(|c| c.id == *id).cloned())
+                .collect();
+            (set, members)
+        })
+        .collect();
+    Ok(Candidates {
+        mode,
+        count,
+        page,
+        per_page,
+        sets,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_and_pages_are_checked() {
+        assert_eq!(mode_param(None).unwrap(), DuplicateMode::Hostname);
+        assert_eq!(
+            mode_param(Some("hostname_mac")).unwrap(),
+            DuplicateMode::HostnameMac
+        );
+        assert_eq!(
+            mode_param(Some("name')--")).unwrap_err().code(),
+            "E_BAD_DUPLICATES_QUERY"
+        );
+        assert_eq!(page_param(None, None).unwrap(), (1, DEFAULT_PER_PAGE));
+        assert!(page_param(Some("0"), None).is_err());
+        assert!(page_param(None, Some("201")).is_err());
+        assert!(page_param(Some("x"), None).is_err());
+    }
+}

@@ -1,0 +1,423 @@
+//! Candidate duplicates across the fleet, for the duplicates page: computers sharing a
+//! hostname, a serial, a MAC address, a UUID or a pair of them. Values are compared trimmed
+//! and ignoring case, empty ones never match, and blacklisted serials and MACs are left out,
+//! as in the automatic detection at ingestion.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::{Result, Store};
+
+/// The guide's duplicate modes, plus UUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DuplicateMode {
+    /// Same hostname.
+    Hostname,
+    /// Same BIOS serial.
+    Serial,
+    /// Same MAC address on any interface.
+    Mac,
+    /// Same hostname and serial.
+    HostnameSerial,
+    /// Same hostname and a same MAC address.
+    HostnameMac,
+    /// Same serial and a same MAC address.
+    SerialMac,
+    /// Same system UUID.
+    Uuid,
+}
+
+impl DuplicateMode {
+    /// Every mode, in the page's order.
+    pub const ALL: [DuplicateMode; 7] = [
+        DuplicateMode::Hostname,
+        DuplicateMode::Serial,
+        DuplicateMode::Mac,
+        DuplicateMode::HostnameSerial,
+        DuplicateMode::HostnameMac,
+        DuplicateMode::SerialMac,
+        DuplicateMode::Uuid,
+    ];
+
+    /// The name used in URLs and the API.
+    pub fn name(self) -> &'static str {
+        match self {
+            DuplicateMode::Hostname => "hostname",
+            DuplicateMode::Serial => "serial",
+            DuplicateMode::Mac => "mac",
+            DuplicateMode::HostnameSerial => "hostname_serial",
+            DuplicateMode::HostnameMac => "hostname_mac",
+            DuplicateMode::SerialMac => "serial_mac",
+            DuplicateMode::Uuid => "uuid",
+        }
+    }
+
+    /// The criteria the mode compares.
+    pub fn criteria(self) -> &'static [Criterion] {
+        use Criterion::*;
+        match self {
+            DuplicateMode::Hostname => &[Hostname],
+            DuplicateMode::Serial => &[Serial],
+            DuplicateMode::Mac => &[Mac],
+            DuplicateMode::HostnameSerial => &[Hostname, Serial],
+            DuplicateMode::HostnameMac => &[Hostname, Mac],
+            DuplicateMode::SerialMac => &[Serial, Mac],
+            DuplicateMode::Uuid => &[Uuid],
+        }
+    }
+
+    /// `(computer, key)` rows of the mode; a computer with two MACs has two. Static SQL only.
+    fn keys_sql(self) -> String {
+        match self.criteria() {
+            [one] => format!("SELECT id, k AS k1, '' AS k2 FROM ({}) a", one.sql()),
+            [a, b] => format!(
+                "SELECT a.id, a.k AS k1, b.k AS k2 FROM ({}) a JOIN ({}) b ON b.id = a.id",
+                a.sql(),
+                b.sql()
+            ),
+            _ => unreachable!("a mode compares one or two criteria"),
+        }
+    }
+}
+
+impl fmt::Display for DuplicateMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DuplicateMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        DuplicateMode::ALL
+            .into_iter()
+            .find(|m| m.name() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = DuplicateMode::ALL.iter().map(|m| m.name()).collect();
+                format!("unknown duplicate mode {s:?} (one of {})", names.join(", "))
+            })
+    }
+}
+
+/// One compared value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Criterion {
+    /// HARDWARE/NAME.
+    Hostname,
+    /// BIOS/SSN.
+    Serial,
+    /// NETWORKS/MACADDR.
+    Mac,
+    /// HARDWARE/UUID.
+    Uuid,
+}
+
+impl Criterion {
+    fn sql(self) -> &'static str {
+        match self {
+            Criterion::Hostname => {
+                "SELECT id, LOWER(TRIM(name)) AS k FROM hardware WHERE TRIM(COALESCE(name, '')) <> ''"
+            }
+            Criterion::Uuid => {
+                "SELECT id, LOWER(TRIM(uuid)) AS k FROM hardware WHERE TRIM(COALESCE(uuid, '')) <> ''"
+            }
+            Criterion::Serial => {
+                "SELECT DISTINCT hardware_id AS id, LOWER(TRIM(ssn)) AS k FROM bios \
+                 WHERE TRIM(COALESCE(ssn, '')) <> '' \
+                 AND LOWER(TRIM(ssn)) NOT IN (SELECT LOWER(serial) FROM blacklist_serials)"
+            }
+            Criterion::Mac => {
+                "SELECT DISTINCT hardware_id AS id, LOWER(TRIM(macaddr)) AS k FROM networks \
+                 WHERE TRIM(COALESCE(macaddr, '')) <> '' \
+                 AND LOWER(TRIM(macaddr)) NOT IN (SELECT LOWER(macaddress) FROM blacklist_macaddresses)"
+            }
+        }
+    }
+}
+
+/// How many candidate sets a mode finds, and how many computers are in them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CandidateCount {
+    /// Sets of two or more computers sharing the values.
+    pub sets: i64,
+    /// Distinct computers in those sets.
+    pub computers: i64,
+}
+
+/// Computers sharing the mode's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateSet {
+    /// The shared values, one per criterion of the mode (lower case).
+    pub key: Vec<String>,
+    /// The computers, by ID.
+    pub computers: Vec<i64>,
+}
+
+/// A computer of a candidate set, with what the modes compare.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateComputer {
+    /// ID.
+    pub id: i64,
+    /// HARDWARE/NAME.
+    pub name: Option<String>,
+    /// DEVICEID.
+    pub deviceid: String,
+    /// BIOS/SSN.
+    pub serial: Option<String>,
+    /// HARDWARE/UUID.
+    pub uuid: Option<String>,
+    /// NETWORKS/MACADDR values, sorted.
+    pub macs: Vec<String>,
+    /// Operating system.
+    pub os: Option<String>,
+    /// Last inventory (Unix seconds).
+    pub last_inventory: Option<i64>,
+    /// Last contact (Unix seconds).
+    pub last_contact: Option<i64>,
+}
+
+type ComputerRow = (
+    i64,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+);
+
+impl Store {
+    /// Sets and computers the mode finds.
+    pub async fn duplicate_count(&self, mode: DuplicateMode) -> Result<CandidateCount> {
+        let keys = mode.keys_sql();
+        let (sets, computers): (i64, i64) = sqlx::query_as(&format!(
+            "WITH keys AS ({keys}), \
+             sets AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(DISTINCT id) > 1) \
+             SELECT (SELECT COUNT(*) FROM sets), \
+             (SELECT COUNT(DISTINCT keys.id) FROM keys JOIN sets ON sets.k1 = keys.k1 AND sets.k2 = keys.k2)"
+        ))
+        .fetch_one(&self.read_pool)
+        .await?;
+        Ok(CandidateCount { sets, computers })
+    }
+
+    /// A page of the mode's sets, ordered by their values.
+    pub async fn duplicate_sets(
+        &self,
+        mode: DuplicateMode,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Vec<CandidateSet>> {
+        let keys = mode.keys_sql();
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+            "WITH keys AS ({keys}), \
+             page AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(DISTINCT id) > 1 \
+                      ORDER BY k1, k2 LIMIT $1 OFFSET $2) \
+             SELECT DISTINCT page.k1, page.k2, keys.id FROM page \
+             JOIN keys ON keys.k1 = page.k1 AND keys.k2 = page.k2 \
+             ORDER BY page.k1, page.k2, keys.id"
+        ))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&self.read_pool)
+        .await?;
+        let two = mode.criteria().len() == 2;
+        let mut sets: Vec<CandidateSet> = Vec::new();
+        for (k1, k2, id) in rows {
+            let key = if two { vec![k1, k2] } else { vec![k1] };
+            match sets.last_mut() {
+                Some(last) if last.key == key => last.computers.push(id),
+                _ => sets.push(CandidateSet {
+                    key,
+                    computers: vec![id],
+                }),
+            }
+        }
+        Ok(sets)
+    }
+
+    /// What the modes compare for these computers, by ID; unknown IDs are left out.
+    pub async fn candidate_computers(&self, ids: &[i64]) -> Result<Vec<CandidateComputer>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = crate::sql::placeholders(self.backend, 1, ids.len());
+        let sql = format!(
+            "SELECT h.id, h.name, h.deviceid, \
+             (SELECT MIN(b.ssn) FROM bios b WHERE b.hardware_id = h.id), h.uuid, h.osname, \
+             h.lastdate, h.lastcome FROM hardware h WHERE h.id IN ({marks}) ORDER BY h.id"
+        );
+        let mut q = sqlx::query_as::<_, ComputerRow>(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let rows = q.fetch_all(&self.read_pool).await?;
+        let sql = format!(
+            "SELECT DISTINCT hardware_id, macaddr FROM networks WHERE hardware_id IN ({marks}) \
+             AND TRIM(COALESCE(macaddr, '')) <> '' ORDER BY hardware_id, macaddr"
+        );
+        let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
+        for id in ids {
+            q = q.bind(*id);
+        }
+        let macs = q.fetch_all(&self.read_pool).await?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, name, deviceid, serial, uuid, os, last_inventory, last_contact)| {
+                    CandidateComputer {
+                        id,
+                        name,
+                        deviceid,
+                        serial,
+                        uuid,
+                        macs: macs
+                            .iter()
+                            .filter(|(h, _)| *h == id)
+                            .map(|(_, m)| m.clone())
+                            .collect(),
+                        os,
+                        last_inventory,
+                        last_contact,
+                    }
+                },
+            )
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CandidateCount, DuplicateMode};
+    use crate::test_support::store;
+
+    /// Hosts with (name, serial, uuid, macs).
+    async fn fleet(store: &crate::Store, hosts: &[(&str, &str, &str, &[&str])]) -> Vec<i64> {
+        let mut tx = store.begin().await.unwrap();
+        let mut ids = Vec::new();
+        for (i, (name, serial, uuid, macs)) in hosts.iter().enumerate() {
+            let id = tx
+                .insert_host(&format!("d{i}-2024-01-01-00-00-00"))
+                .await
+                .unwrap();
+            sqlx::query("UPDATE hardware SET name = $2, uuid = $3 WHERE id = $1")
+                .bind(id.0)
+                .bind(name)
+                .bind(uuid)
+                .execute(tx.conn())
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO bios (hardware_id, ssn) VALUES ($1, $2)")
+                .bind(id.0)
+                .bind(serial)
+                .execute(tx.conn())
+                .await
+                .unwrap();
+            for mac in *macs {
+                sqlx::query("INSERT INTO networks (hardware_id, macaddr) VALUES ($1, $2)")
+                    .bind(id.0)
+                    .bind(mac)
+                    .execute(tx.conn())
+                    .await
+                    .unwrap();
+            }
+            ids.push(id.0);
+        }
+        tx.commit().await.unwrap();
+        ids
+    }
+
+    #[tokio::test]
+    async fn each_mode_finds_its_sets_and_the_blacklists_are_left_out() {
+        let (store, _dir) = store().await;
+        let ids = fleet(
+            &store,
+            &[
+                (
+                    "PC1",
+                    "S1",
+                    "U1",
+                    &["aa:aa:aa:aa:aa:01", "00:00:00:00:00:00"],
+                ),
+                ("pc1 ", "S2", "U2", &["AA:AA:AA:AA:AA:01"]),
+                (
+                    "PC2",
+                    "S1",
+                    "u1",
+                    &["aa:aa:aa:aa:aa:02", "00:00:00:00:00:00"],
+                ),
+                ("PC3", "To Be Filled By O.E.M.", "U3", &[]),
+                ("PC4", "to be filled by o.e.m.", "", &[]),
+                ("", "S2", "", &["aa:aa:aa:aa:aa:01"]),
+            ],
+        )
+        .await;
+        let sets = |mode| {
+            let store = store.clone();
+            async move {
+                store
+                    .duplicate_sets(mode, 100, 0)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| (s.key, s.computers))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let k = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            sets(DuplicateMode::Hostname).await,
+            [(k(&["pc1"]), vec![ids[0], ids[1]])]
+        );
+        assert_eq!(
+            sets(DuplicateMode::Serial).await,
+            [
+                (k(&["s1"]), vec![ids[0], ids[2]]),
+                (k(&["s2"]), vec![ids[1], ids[5]])
+            ]
+        );
+        assert_eq!(
+            sets(DuplicateMode::Mac).await,
+            [(k(&["aa:aa:aa:aa:aa:01"]), vec![ids[0], ids[1], ids[5]])]
+        );
+        assert_eq!(
+            sets(DuplicateMode::Uuid).await,
+            [(k(&["u1"]), vec![ids[0], ids[2]])]
+        );
+        assert_eq!(sets(DuplicateMode::HostnameSerial).await, []);
+        assert_eq!(
+            sets(DuplicateMode::HostnameMac).await,
+            [(k(&["pc1", "aa:aa:aa:aa:aa:01"]), vec![ids[0], ids[1]])]
+        );
+        assert_eq!(
+            sets(DuplicateMode::SerialMac).await,
+            [(k(&["s2", "aa:aa:aa:aa:aa:01"]), vec![ids[1], ids[5]])]
+        );
+        assert_eq!(
+            store.duplicate_count(DuplicateMode::Serial).await.unwrap(),
+            CandidateCount {
+                sets: 2,
+                computers: 4
+            }
+        );
+        // Paging is by set.
+        let second = store
+            .duplicate_sets(DuplicateMode::Serial, 1, 1)
+            .await
+            .unwrap();
+        assert_eq!(second.len(), 1);
+        assert_eq!(second[0].computers, vec![ids[1], ids[5]]);
+
+        let shown = store.candidate_computers(&[ids[0], 999]).await.unwrap();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].serial.as_deref(), Some("S1"));
+        assert_eq!(shown[0].macs, ["00:00:00:00:00:00", "aa:aa:aa:aa:aa:01"]);
+        assert_eq!(
+            "serial_mac".parse::<DuplicateMode>(),
+            Ok(DuplicateMode::SerialMac)
+        );
+        assert!("name".parse::<DuplicateMode>().is_err());
+    }
+}
