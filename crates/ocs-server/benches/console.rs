@@ -104,6 +104,9 @@ fn main() {
             ("All computers, page 200", "/computers?page=200".into()),
             ("All computers sorted by TAG", "/computers?sort=tag&dir=desc".into()),
             ("TAG repartition", "/tags".into()),
+            ("Duplicates by hostname", "/duplicates?mode=hostname".into()),
+            ("Duplicates by MAC address", "/duplicates?mode=mac".into()),
+            ("Duplicates by serial + MAC", "/duplicates?mode=serial_mac".into()),
             (
                 "Search: software A and software B and OS",
                 format!("{search}&sort=name&dir=asc"),

@@ -45,6 +45,8 @@ pub struct Config {
     pub deployment: DeploymentConfig,
     /// The fleet's software pages.
     pub software: SoftwareConfig,
+    /// Merges of duplicate computers.
+    pub duplicates: DuplicatesConfig,
     /// Server option seeds (`PROLOG_FREQ = 12`, …), applied on first start only.
     pub options: BTreeMap<String, toml::Value>,
 }
@@ -245,6 +247,20 @@ impl Default for SoftwareConfig {
     }
 }
 
+/// Merges of duplicate computers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DuplicatesConfig {
+    /// Days a merge can be undone; its snapshot of the merged computers is dropped after.
+    pub undo_days: u64,
+}
+
+impl Default for DuplicatesConfig {
+    fn default() -> Self {
+        DuplicatesConfig { undo_days: 30 }
+    }
+}
+
 /// Logging.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -268,6 +284,7 @@ impl Default for Config {
             tls: TlsConfig::default(),
             deployment: DeploymentConfig::default(),
             software: SoftwareConfig::default(),
+            duplicates: DuplicatesConfig::default(),
             options: BTreeMap::new(),
         }
     }

@@ -3,6 +3,7 @@
 //! case while the blacklists hold upper case.
 
 pub mod candidates;
+pub mod merges;
 
 use std::collections::BTreeSet;
 

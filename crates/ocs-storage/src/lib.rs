@@ -120,6 +120,9 @@ pub enum StoreError {
         /// The error.
         message: String,
     },
+    /// Stored data this binary wrote cannot be read back (a damaged merge snapshot).
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {

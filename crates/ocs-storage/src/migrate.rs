@@ -73,6 +73,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_background_jobs.sql"),
         postgres: include_str!("../migrations/postgres/0010_background_jobs.sql"),
     },
+    Migration {
+        version: 11,
+        description: "merge log",
+        sqlite: include_str!("../migrations/sqlite/0011_merge_log.sql"),
+        postgres: include_str!("../migrations/postgres/0011_merge_log.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

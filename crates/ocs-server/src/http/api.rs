@@ -207,6 +207,39 @@ pub(crate) fn number(
     }
 }
 
+/// Reads a JSON body of at most `limit` bytes (the route's `DefaultBodyLimit`), every
+/// refusal as an [`AppError`].
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    limit: usize,
+) -> Result<T, AppError> {
+    let bytes = body.map_err(|e| {
+        if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::TooLarge {
+                code: "E_BODY_TOO_LARGE",
+                message: format!("the body is larger than {limit} bytes"),
+            }
+        } else {
+            AppError::bad_request("E_BAD_BODY", e.body_text())
+        }
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| AppError::bad_request("E_BAD_JSON", format!("invalid JSON body: {e}")))
+}
+
+/// [`respond`] with another status than 200 on success.
+pub(crate) fn with_status<T: Serialize>(
+    status: axum::http::StatusCode,
+    result: Result<T, AppError>,
+) -> Response {
+    let ok = result.is_ok();
+    let mut response = respond(result);
+    if ok {
+        *response.status_mut() = status;
+    }
+    response
+}
+
 pub(crate) fn respond<T: Serialize>(result: Result<T, AppError>) -> Response {
     match result {
         Ok(body) => Json(body).into_response(),

@@ -3,9 +3,10 @@
 //! requests refused with a reason.
 
 use ocs_testkit::{inventory_xml, TestServer};
+use serde_json::{json, Value};
 
 use crate::console::Console;
-use crate::host_id;
+use crate::{host_id, store};
 
 async fn send(s: &TestServer, deviceid: &str, name: &str, serial: &str, mac: &str) {
     let body = format!(
@@ -20,7 +21,7 @@ async fn send(s: &TestServer, deviceid: &str, name: &str, serial: &str, mac: &st
 #[tokio::test]
 async fn candidate_sets_per_mode_in_the_api_and_the_page() {
     let s = crate::server(&[]);
-    // Each model differs, so that the automatic detection (name, serial, MAC and model by
+    // No two share name, serial and MAC together, so the automatic detection (level 7 by
     // default) merges none of them.
     send(
         &s,
@@ -147,4 +148,235 @@ async fn candidate_sets_per_mode_in_the_api_and_the_page() {
     let fr = admin.get("/duplicates?mode=serial").await.body;
     assert!(fr.contains("Numéro de série + adresse MAC"), "{fr}");
     assert!(fr.contains("le plus récent"));
+}
+
+async fn call(s: &TestServer, method: &str, path: &str, token: &str, body: Value) -> (u16, Value) {
+    let a = s
+        .request(
+            method,
+            path,
+            serde_json::to_vec(&body).unwrap(),
+            &[
+                ("Authorization", &format!("Bearer {token}")),
+                ("Content-Type", "application/json"),
+            ],
+        )
+        .await;
+    (
+        a.status,
+        serde_json::from_slice(&a.body).unwrap_or(Value::Null),
+    )
+}
+
+async fn send_full(s: &TestServer, deviceid: &str, serial: &str, tag: &str, software: &[&str]) {
+    let software: String = software
+        .iter()
+        .map(|n| format!("<SOFTWARES><NAME>{n}</NAME><PUBLISHER>P</PUBLISHER><VERSION>1</VERSION></SOFTWARES>"))
+        .collect();
+    let body = format!(
+        "<ACCOUNTINFO><KEYNAME>TAG</KEYNAME><KEYVALUE>{tag}</KEYVALUE></ACCOUNTINFO>\
+         <HARDWARE><NAME>PC-X</NAME><OSNAME>Debian GNU/Linux 12</OSNAME></HARDWARE>\
+         <BIOS><SSN>{serial}</SSN></BIOS>\
+         <NETWORKS><DESCRIPTION>eth0</DESCRIPTION><MACADDR>aa:bb:cc:00:01:{}</MACADDR></NETWORKS>{software}",
+        &serial[serial.len() - 2..]
+    );
+    let r = s.send(&inventory_xml(deviceid, &body)).await;
+    assert_eq!(r.status, 200, "{}", s.log());
+}
+
+#[tokio::test]
+async fn a_merge_through_the_api_and_the_console_is_logged_and_undone() {
+    let s = crate::server(&[]);
+    let (old_d, new_d) = ("old-2026-01-01-00-00-00", "new-2026-01-01-00-00-00");
+    send_full(&s, old_d, "SER-01", "OLD-TAG", &["vim", "htop"]).await;
+    send_full(&s, new_d, "SER-02", "NEW-TAG", &["vim", "firefox"]).await;
+    let (old, new) = (host_id(&s, old_d).await, host_id(&s, new_d).await);
+    store(&s)
+        .await
+        .backdate_host(old, 10 * 86_400)
+        .await
+        .unwrap();
+
+    let read = s.token();
+    let write = s.token_with_scope("write");
+    let detail = |id: i64| {
+        let (s, read) = (&s, &read);
+        async move { s.api(&format!("/api/v1/computers/{id}"), read).await }
+    };
+    let (_, old_before) = detail(old.0).await;
+    let (_, new_before) = detail(new.0).await;
+    assert_eq!(old_before["accountinfo"]["tag"], "OLD-TAG", "{old_before}");
+
+    let body = json!({"computers": [new.0, old.0], "mode": "hostname"});
+    let (status, refused) = call(&s, "POST", "/api/v1/merges", &read, body.clone()).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (403, Some("E_READ_ONLY_TOKEN"))
+    );
+    let (status, refused) = call(
+        &s,
+        "POST",
+        "/api/v1/merges",
+        &write,
+        json!({"computers": [new.0]}),
+    )
+    .await;
+    assert_eq!(status, 400, "{refused}");
+    assert_eq!(
+        refused["message"],
+        "Choose at least two computers to merge."
+    );
+    assert_eq!(
+        call(
+            &s,
+            "POST",
+            "/api/v1/merges",
+            &write,
+            json!({"computers": [new.0, 999_999]})
+        )
+        .await
+        .0,
+        404
+    );
+
+    // The most recent is kept, with the oldest's administrative data and both inventories' rows
+    // of its own.
+    let (status, merged) = call(&s, "POST", "/api/v1/merges", &write, body).await;
+    assert_eq!(status, 201, "{merged} {}", s.log());
+    assert_eq!(merged["kept"], new.0);
+    assert_eq!(merged["merged"], json!([old.0]));
+    assert_eq!(detail(old.0).await.0, 404);
+    let (_, kept) = detail(new.0).await;
+    assert_eq!(kept["accountinfo"]["tag"], "OLD-TAG");
+    let (_, log) = s.api("/api/v1/merges", &read).await;
+    assert_eq!(log["total"], 1);
+    let line = &log["items"][0];
+    assert_eq!(
+        (
+            line["reason"].as_str(),
+            line["criteria"].as_str(),
+            line["undoable"].as_bool()
+        ),
+        (Some("administrator"), Some("hostname"), Some(true))
+    );
+    assert!(line["merged_by"].as_str().unwrap().starts_with("token:"));
+    assert_eq!(line["merged"][0]["deviceid"], old_d);
+
+    // Undone: both computers are exactly as they were.
+    let id = line["id"].as_i64().unwrap();
+    let (status, undone) = call(
+        &s,
+        "POST",
+        &format!("/api/v1/merges/{id}/undo"),
+        &write,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{undone} {}", s.log());
+    assert_eq!(undone["restored"], json!([new.0, old.0]));
+    assert_eq!(detail(old.0).await.1, old_before);
+    assert_eq!(detail(new.0).await.1, new_before);
+    let (status, again) = call(
+        &s,
+        "POST",
+        &format!("/api/v1/merges/{id}/undo"),
+        &write,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(
+        (status, again["message"].as_str()),
+        (400, Some("This merge has already been undone."))
+    );
+    assert_eq!(
+        call(&s, "POST", "/api/v1/merges/77/undo", &write, Value::Null)
+            .await
+            .0,
+        404
+    );
+
+    // The same from the console: tick, merge, then undo from the merge log.
+    let admin = Console::sign_in_admin(&s).await;
+    let page = admin.get("/duplicates?mode=hostname").await.body;
+    assert!(
+        page.contains(&format!("name=\"id\" value=\"{}\" checked", old.0)),
+        "{page}"
+    );
+    let (o, n) = (old.0.to_string(), new.0.to_string());
+    let merged = admin
+        .post_form(
+            "/duplicates/merge",
+            &[("mode", "hostname"), ("page", "1"), ("id", &o), ("id", &n)],
+        )
+        .await;
+    assert_eq!(merged.status, 303, "{}", s.log());
+    let after = admin.get("/duplicates?mode=hostname").await.body;
+    assert!(
+        after.contains(&format!("Merged 2 computers into #{n}")),
+        "{after}"
+    );
+    assert!(after.contains("id=\"no-duplicates\""));
+    let merges = admin.get("/duplicates/merges").await.body;
+    assert!(merges.contains("by hand (hostname)"), "{merges}");
+    let undo = merges.split("action=\"/duplicates/merges/").nth(1).unwrap();
+    let undo_path = format!("/duplicates/merges/{}", &undo[..undo.find('"').unwrap()]);
+    assert_eq!(admin.post_form(&undo_path, &[]).await.status, 303);
+    let merges = admin.get("/duplicates/merges").await.body;
+    assert!(
+        merges.contains("Merge undone: 2 computers are back."),
+        "{merges}"
+    );
+    assert!(merges.contains("undone "));
+    assert_eq!(detail(old.0).await.1, old_before);
+}
+
+#[tokio::test]
+async fn an_automatic_merge_at_ingestion_is_logged_and_can_be_undone() {
+    let s = crate::server(&[]);
+    // Same name, serial and MAC: the default AUTO_DUPLICATE_LVL (7) merges the first into
+    // the second (a reinstalled agent).
+    let body = "<HARDWARE><NAME>LAB-7</NAME></HARDWARE>\
+        <BIOS><SSN>LAB-SERIAL-7</SSN><SMODEL>OptiPlex</SMODEL></BIOS>\
+        <NETWORKS><DESCRIPTION>eth0</DESCRIPTION><MACADDR>aa:bb:cc:00:07:07</MACADDR></NETWORKS>";
+    let first = "lab7-2026-01-01-00-00-00";
+    let second = "lab7-2026-02-01-00-00-00";
+    assert_eq!(s.send(&inventory_xml(first, body)).await.status, 200);
+    let old = host_id(&s, first).await.0;
+    assert_eq!(s.send(&inventory_xml(second, body)).await.status, 200);
+    let new = host_id(&s, second).await.0;
+    let read = s.token();
+    assert_eq!(
+        s.api(&format!("/api/v1/computers/{old}"), &read).await.0,
+        404
+    );
+
+    let (_, log) = s.api("/api/v1/merges", &read).await;
+    assert_eq!(log["total"], 1, "{log}");
+    let line = &log["items"][0];
+    assert_eq!(line["reason"], "automatic");
+    assert_eq!(line["criteria"], "AUTO_DUPLICATE_LVL=7");
+    assert_eq!(line["merged_by"], "agent");
+    assert_eq!(
+        (line["kept"].as_i64(), line["merged"][0]["id"].as_i64()),
+        (Some(new), Some(old))
+    );
+
+    let write = s.token_with_scope("write");
+    let id = line["id"].as_i64().unwrap();
+    let (status, undone) = call(
+        &s,
+        "POST",
+        &format!("/api/v1/merges/{id}/undo"),
+        &write,
+        Value::Null,
+    )
+    .await;
+    assert_eq!(status, 200, "{undone}");
+    let (status, back) = s.api(&format!("/api/v1/computers/{old}"), &read).await;
+    assert_eq!(status, 200);
+    assert_eq!(back["deviceid"], first);
+    assert_eq!(
+        s.api(&format!("/api/v1/computers/{new}"), &read).await.0,
+        200
+    );
 }

@@ -11,7 +11,8 @@ use ocs_proto::catalogue::{Section, Storage, ALL_SECTIONS_CHANGED};
 use ocs_proto::inventory::Inventory;
 use ocs_proto::reply::InventoryReply;
 use ocs_proto::useragent;
-use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, MergeSource, WriteTx, TAG};
+use ocs_storage::duplicates::merges::{MergeReason, MergeRequest};
+use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, WriteTx, TAG};
 
 use crate::app::agent::agent_auth::Binding;
 use crate::app::agent::AgentMeta;
@@ -257,23 +258,34 @@ async fn merge_duplicates(
     inv: &Inventory,
     now: i64,
 ) -> Result<usize, AppError> {
-    let source = MergeSource {
+    // Automatic merges are logged, and can be undone, as merges by hand are.
+    let merge = |old: HostId, criteria: String| MergeRequest {
+        kept: id,
+        merged: vec![old],
+        reason: MergeReason::Automatic,
+        criteria,
+        by: "agent".to_owned(),
+        now,
+        trace: options.on("TRACE_DELETED"),
         sent_checksum: inv.checksum,
         keep_old_userid: reports_system_account(inv),
-        trace: options.on("TRACE_DELETED"),
-        now,
     };
     let mut merged = 0;
     if let Some(old) = &inv.old_deviceid {
         if let Some(old) = tx.find_host(old).await?.filter(|h| h.id != id) {
             binding.check(tx, old.id, "OLD_DEVICEID takeover").await?;
-            if tx.merge_host(old.id, id, &source).await? {
+            if tx
+                .merge_logged(&merge(old.id, "OLD_DEVICEID".to_owned()))
+                .await?
+                .is_some()
+            {
                 merged += 1;
             }
         }
     }
+    let level = options.int("AUTO_DUPLICATE_LVL");
     let criteria = DuplicateCriteria {
-        level: options.int("AUTO_DUPLICATE_LVL"),
+        level,
         name: inv.hardware_text("NAME").map(str::to_owned),
         serial: inv.single_text("BIOS", "SSN").map(str::to_owned),
         macs: inv
@@ -287,7 +299,11 @@ async fn merge_duplicates(
     };
     for old in tx.find_duplicates(id, &criteria).await? {
         binding.check(tx, old, "duplicate merge").await?;
-        if tx.merge_host(old, id, &source).await? {
+        if tx
+            .merge_logged(&merge(old, format!("AUTO_DUPLICATE_LVL={level}")))
+            .await?
+            .is_some()
+        {
             merged += 1;
         }
     }

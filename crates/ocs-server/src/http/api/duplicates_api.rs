@@ -1,25 +1,31 @@
 //! `/api/v1/duplicates?mode=…`: candidate duplicate sets of one mode (`hostname`, `serial`,
 //! `mac`, `hostname_serial`, `hostname_mac`, `serial_mac`, `uuid`), each with its shared
 //! values and computer IDs, paged by set, read-only, with any token. A bad mode or page is a
-//! 400 `{code, message}`.
+//! 400 `{code, message}`. `/api/v1/merges…`: the merge log (any token), a merge of chosen
+//! computers into the most recent and the undo of a merge (write scope).
 
 use std::collections::HashMap;
 
-use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{auth_header, english, param, respond};
-use crate::app::api::authenticate;
+use super::{auth_header, english, json_body, param, respond, rfc3339, with_status};
+use crate::app::api::{authenticate, require_write};
+use crate::app::duplicates::merge::{self, Merger};
 use crate::app::duplicates::{self, mode_param, page_param};
-use crate::app::AppState;
+use crate::app::{AppError, AppState};
 
 /// Routes of the duplicates API.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/duplicates", get(list_get))
+    Router::new()
+        .route("/api/v1/duplicates", get(list_get))
+        .merge(merges_router())
 }
 
 /// Computers sharing the mode's values.
@@ -69,6 +75,160 @@ async fn list_get(
                 })
                 .collect(),
         })
+    }
+    .await;
+    respond(result)
+}
+
+/// Largest merge request body.
+const MAX_MERGE_BODY_BYTES: usize = 64 * 1024;
+
+/// `POST /api/v1/merges`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MergeBody {
+    /// The computers to merge into the most recent of them.
+    computers: Vec<i64>,
+    /// The duplicate mode they were found by, for the log.
+    #[serde(default)]
+    mode: Option<String>,
+}
+
+/// A merge made.
+#[derive(Debug, Serialize)]
+struct MergeItem {
+    id: i64,
+    kept: i64,
+    merged: Vec<i64>,
+}
+
+/// A computer of a merge, as it was merged.
+#[derive(Debug, Serialize)]
+struct MergedComputer {
+    id: i64,
+    deviceid: String,
+    name: Option<String>,
+}
+
+/// A line of the merge log.
+#[derive(Debug, Serialize)]
+struct MergeLogItem {
+    id: i64,
+    merged_at: Option<String>,
+    kept: i64,
+    merged: Vec<MergedComputer>,
+    /// `administrator` or `automatic`.
+    reason: String,
+    criteria: String,
+    merged_by: String,
+    undoable: bool,
+    undone_at: Option<String>,
+    undone_by: Option<String>,
+}
+
+/// A page of the merge log.
+#[derive(Debug, Serialize)]
+struct MergeLogPage {
+    total: i64,
+    page: u32,
+    per_page: u32,
+    items: Vec<MergeLogItem>,
+}
+
+/// An undone merge.
+#[derive(Debug, Serialize)]
+struct UndoItem {
+    id: i64,
+    /// The computers put back, the kept one first.
+    restored: Vec<i64>,
+}
+
+fn merges_router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/merges", get(merges_get).post(merges_post))
+        .route("/api/v1/merges/{id}/undo", post(undo_post))
+        .layer(DefaultBodyLimit::max(MAX_MERGE_BODY_BYTES))
+}
+
+async fn merges_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(p): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        authenticate(&state, auth_header(&headers)).await?;
+        let (page, _) = page_param(param(&p, "page"), None).map_err(english)?;
+        let (total, records) = merge::log(&state, page).await?;
+        Ok(MergeLogPage {
+            total,
+            page,
+            per_page: merge::LOG_PER_PAGE,
+            items: records
+                .into_iter()
+                .map(|r| MergeLogItem {
+                    id: r.id,
+                    merged_at: rfc3339(Some(r.merged_at)),
+                    kept: r.kept,
+                    merged: r
+                        .merged
+                        .into_iter()
+                        .map(|(id, deviceid, name)| MergedComputer { id, deviceid, name })
+                        .collect(),
+                    reason: r.reason,
+                    criteria: r.criteria,
+                    merged_by: r.merged_by,
+                    undoable: r.undoable,
+                    undone_at: r.undone.as_ref().and_then(|(at, _)| rfc3339(Some(*at))),
+                    undone_by: r.undone.map(|(_, by)| by),
+                })
+                .collect(),
+        })
+    }
+    .await;
+    respond(result)
+}
+
+async fn merges_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let caller = authenticate(&state, auth_header(&headers)).await?;
+        let writer = require_write(&caller)?;
+        let body: MergeBody = json_body(body, MAX_MERGE_BODY_BYTES)?;
+        let mode = match body.mode.as_deref() {
+            None => None,
+            Some(m) => Some(mode_param(Some(m)).map_err(english)?),
+        };
+        let m = merge::merge(&state, &Merger::api(&writer), &body.computers, mode)
+            .await
+            .map_err(english)?;
+        Ok(MergeItem {
+            id: m.id,
+            kept: m.kept,
+            merged: m.merged,
+        })
+    }
+    .await;
+    with_status(StatusCode::CREATED, result)
+}
+
+async fn undo_post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let result = async {
+        let caller = authenticate(&state, auth_header(&headers)).await?;
+        let writer = require_write(&caller)?;
+        let id: i64 = id.parse().map_err(|_| {
+            AppError::bad_request("E_BAD_PARAM", format!("merge id {id:?} is not a number"))
+        })?;
+        let restored = merge::undo(&state, &Merger::api(&writer), id)
+            .await
+            .map_err(english)?;
+        Ok(UndoItem { id, restored })
     }
     .await;
     respond(result)

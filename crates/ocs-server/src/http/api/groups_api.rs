@@ -16,7 +16,7 @@ use ocs_storage::{Cell, ComputerRow, GroupId, HostId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as JsonValue;
 
-use super::{auth_header, number, respond, rfc3339, ComputerItem, ComputerPage};
+use super::{auth_header, number, respond, rfc3339, with_status, ComputerItem, ComputerPage};
 use crate::app::api::{authenticate, require_write};
 use crate::app::computers::CriterionInput;
 use crate::app::groups::{self, criteria, Editor, GroupInput, GroupUpdate};
@@ -166,27 +166,7 @@ fn group_id(id: &str) -> Result<GroupId, AppError> {
 fn json<T: serde::de::DeserializeOwned>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<T, AppError> {
-    let bytes = body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::TooLarge {
-                code: "E_BODY_TOO_LARGE",
-                message: format!("the body is larger than {MAX_BODY_BYTES} bytes"),
-            }
-        } else {
-            AppError::bad_request("E_BAD_BODY", e.body_text())
-        }
-    })?;
-    serde_json::from_slice(&bytes)
-        .map_err(|e| AppError::bad_request("E_BAD_JSON", format!("invalid JSON body: {e}")))
-}
-
-fn with_status<T: Serialize>(status: StatusCode, result: Result<T, AppError>) -> Response {
-    let ok = result.is_ok();
-    let mut response = respond(result);
-    if ok {
-        *response.status_mut() = status;
-    }
-    response
+    super::json_body(body, MAX_BODY_BYTES)
 }
 
 async fn groups_get(State(state): State<AppState>, headers: HeaderMap) -> Response {

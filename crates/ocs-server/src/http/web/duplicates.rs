@@ -1,23 +1,30 @@
 //! The duplicates page: the sets each mode finds, and a mode's sets with their computers side
-//! by side, the values that match highlighted.
+//! by side, the values that match highlighted; merging the ticked ones; the merge log with
+//! its undo.
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
+use axum::routing::{get, post};
+use axum::{Form, Router};
 use ocs_storage::duplicates::candidates::{CandidateComputer, Criterion, DuplicateMode};
 
 use super::computers::date_text;
 use super::paging::{pager, param, query_string, Pager, Params};
-use super::{error_page, render, PageCtx, SignedIn};
+use super::{done, error_page, failed, render, PageCtx, SignedIn};
+use crate::app::auth::require_admin;
+use crate::app::duplicates::merge::{self, Merger};
 use crate::app::duplicates::{self, mode_param, page_param};
 use crate::app::{AppError, AppState};
 
 /// Routes of this area.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/duplicates", get(duplicates_get))
+    Router::new()
+        .route("/duplicates", get(duplicates_get))
+        .route("/duplicates/merge", post(merge_post))
+        .route("/duplicates/merges", get(merges_get))
+        .route("/duplicates/merges/{id}/undo", post(undo_post))
 }
 
 /// A mode's tab.
@@ -79,6 +86,8 @@ struct DuplicatesPage {
     tabs: Vec<ModeTab>,
     mode_label: String,
     summary: String,
+    mode: &'static str,
+    page_number: u32,
     sets: Vec<SetView>,
     pager: Pager,
 }
@@ -166,6 +175,8 @@ async fn duplicates_get(
             mode_label: tr
                 .get(&format!("duplicates.mode_{}", mode.name()))
                 .to_owned(),
+            mode: mode.name(),
+            page_number: c.page,
             summary: tr.fmt(
                 "duplicates.summary",
                 &[("sets", &c.count.sets), ("n", &c.count.computers)],
@@ -177,5 +188,157 @@ async fn duplicates_get(
     match result {
         Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
         Err(e) => error_page(&signed.ctx, &e),
+    }
+}
+
+/// Merges the ticked `id`s of a set; back to the page it came from.
+async fn merge_post(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Form(f): Form<Vec<(String, String)>>,
+) -> Response {
+    let get = |k: &str| f.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    let back = format!(
+        "/duplicates?{}",
+        query_string(&[
+            ("mode", get("mode").unwrap_or_default().to_owned()),
+            ("page", get("page").unwrap_or_default().to_owned()),
+        ])
+    );
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        let mode = mode_param(get("mode"))?;
+        let ids = f
+            .iter()
+            .filter(|(k, _)| k == "id")
+            .map(|(_, v)| {
+                v.parse::<i64>()
+                    .map_err(|_| AppError::bad_request("E_BAD_MERGE", "duplicates.merge_too_few"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        merge::merge(&state, &Merger::admin(&admin), &ids, Some(mode)).await
+    }
+    .await;
+    match result {
+        Ok(m) => done(
+            &signed.ctx,
+            &back,
+            &signed.ctx.tr.fmt(
+                "duplicates.merged",
+                &[("n", &(m.merged.len() + 1)), ("kept", &m.kept)],
+            ),
+        ),
+        Err(e @ AppError::Forbidden { .. }) => error_page(&signed.ctx, &e),
+        Err(e) => failed(&signed.ctx, &back, &e),
+    }
+}
+
+/// A merge log line, as listed.
+pub struct LogLine {
+    /// ID.
+    pub id: i64,
+    /// When.
+    pub when: String,
+    /// The kept computer's page.
+    pub kept_url: String,
+    /// Its ID.
+    pub kept: i64,
+    /// The merged computers: page (while they exist again) and label.
+    pub merged: Vec<String>,
+    /// Why.
+    pub reason: String,
+    /// Criteria.
+    pub criteria: String,
+    /// Who.
+    pub by: String,
+    /// Can be undone now.
+    pub undoable: bool,
+    /// "undone … by …", or "no longer possible", or nothing.
+    pub state: String,
+}
+
+#[derive(Template)]
+#[template(path = "duplicates/merges.html")]
+struct MergesPage {
+    page: PageCtx,
+    intro: String,
+    lines: Vec<LogLine>,
+    pager: Pager,
+}
+
+async fn merges_get(State(state): State<AppState>, signed: SignedIn, params: Params) -> Response {
+    let result = async {
+        let tr = &signed.ctx.tr;
+        let (number, _) = page_param(param(&params, "page"), None)?;
+        let (total, records) = merge::log(&state, number).await?;
+        let lines = records
+            .into_iter()
+            .map(|r| LogLine {
+                id: r.id,
+                when: date_text(r.merged_at),
+                kept_url: format!("/computers/{}", r.kept),
+                kept: r.kept,
+                merged: r
+                    .merged
+                    .iter()
+                    .map(|(id, deviceid, name)| {
+                        format!("#{id} {} ({deviceid})", name.as_deref().unwrap_or_default())
+                    })
+                    .collect(),
+                reason: tr
+                    .get(&format!("duplicates.reason_{}", r.reason))
+                    .to_owned(),
+                criteria: r.criteria.clone(),
+                by: r.merged_by.clone(),
+                undoable: r.undoable,
+                state: match &r.undone {
+                    Some((at, by)) => tr.fmt(
+                        "duplicates.undone_at",
+                        &[("at", &date_text(*at)), ("by", by)],
+                    ),
+                    None if !r.undoable => tr.get("duplicates.expired").to_owned(),
+                    None => String::new(),
+                },
+            })
+            .collect();
+        Ok::<_, AppError>(MergesPage {
+            pager: pager(tr, "/duplicates/merges", total, number, merge::LOG_PER_PAGE),
+            page: PageCtx::new(&signed.ctx, &signed.viewer, "duplicates_log"),
+            intro: tr.fmt(
+                "duplicates.log_intro",
+                &[("days", &state.config.duplicates.undo_days)],
+            ),
+            lines,
+        })
+    }
+    .await;
+    match result {
+        Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
+        Err(e) => error_page(&signed.ctx, &e),
+    }
+}
+
+async fn undo_post(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<i64>,
+) -> Response {
+    let back = "/duplicates/merges";
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        merge::undo(&state, &Merger::admin(&admin), id).await
+    }
+    .await;
+    match result {
+        Ok(restored) => done(
+            &signed.ctx,
+            back,
+            &signed
+                .ctx
+                .tr
+                .fmt("duplicates.undone", &[("n", &restored.len())]),
+        ),
+        Err(e @ AppError::Forbidden { .. }) => error_page(&signed.ctx, &e),
+        Err(e) => failed(&signed.ctx, back, &e),
     }
 }
