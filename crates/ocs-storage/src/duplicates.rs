@@ -2,6 +2,7 @@
 //! the current one. Comparisons, blacklists included, ignore case: agents report MACs in lower
 //! case while the blacklists hold upper case.
 
+pub mod blacklists;
 pub mod candidates;
 pub mod merges;
 

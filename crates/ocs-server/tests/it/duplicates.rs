@@ -380,3 +380,90 @@ async fn an_automatic_merge_at_ingestion_is_logged_and_can_be_undone() {
         200
     );
 }
+
+#[tokio::test]
+async fn the_blacklists_are_edited_and_followed_by_the_candidates() {
+    let s = crate::server(&[]);
+    send(
+        &s,
+        "f-2026-01-01-00-00-00",
+        "f1",
+        "DEFAULT-STRING",
+        "aa:bb:cc:00:00:11",
+    )
+    .await;
+    send(
+        &s,
+        "g-2026-01-01-00-00-00",
+        "g1",
+        "default-string",
+        "aa:bb:cc:00:00:11",
+    )
+    .await;
+    let token = s.token();
+    let sets = |mode: &'static str| {
+        let (s, token) = (&s, &token);
+        async move {
+            s.api(&format!("/api/v1/duplicates?mode={mode}"), token)
+                .await
+                .1["total"]
+                .as_i64()
+        }
+    };
+    assert_eq!(
+        (sets("serial").await, sets("mac").await),
+        (Some(1), Some(1))
+    );
+
+    let admin = Console::sign_in_admin(&s).await;
+    let page = admin.get("/duplicates/blacklists").await;
+    assert_eq!(page.status, 200, "{}", s.log());
+    assert!(page.body.contains("To Be Filled By O.E.M."));
+    let add = admin
+        .post_form(
+            "/duplicates/blacklists/serials",
+            &[("value", "Default-String")],
+        )
+        .await;
+    assert_eq!(add.status, 303);
+    let add = admin
+        .post_form(
+            "/duplicates/blacklists/macs",
+            &[("value", "aa-bb-cc-00-00-11")],
+        )
+        .await;
+    assert_eq!(add.status, 303);
+    let page = admin.get("/duplicates/blacklists").await.body;
+    assert!(page.contains("Added to the blacklist."), "{page}");
+    assert!(page.contains("<td>AA:BB:CC:00:00:11</td>"));
+    assert_eq!(
+        (sets("serial").await, sets("mac").await),
+        (Some(0), Some(0))
+    );
+
+    let refused = admin
+        .post_form("/duplicates/blacklists/macs", &[("value", "not a mac")])
+        .await;
+    assert_eq!(refused.status, 303);
+    assert!(admin
+        .get("/duplicates/blacklists")
+        .await
+        .body
+        .contains("six pairs of hexadecimal digits"));
+    assert_eq!(
+        admin
+            .post_form("/duplicates/blacklists/colours", &[("value", "x")])
+            .await
+            .status,
+        303
+    );
+
+    let removed = admin
+        .post_form(
+            "/duplicates/blacklists/serials/remove",
+            &[("value", "Default-String")],
+        )
+        .await;
+    assert_eq!(removed.status, 303);
+    assert_eq!(sets("serial").await, Some(1));
+}

@@ -1,6 +1,7 @@
 //! Candidate duplicates for review: how many sets each mode finds, and a mode's sets with the
 //! compared values of their computers side by side. Request text is checked here.
 
+pub mod blacklists;
 pub mod merge;
 
 use ocs_storage::duplicates::candidates::{

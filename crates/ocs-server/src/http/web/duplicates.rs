@@ -14,6 +14,7 @@ use super::computers::date_text;
 use super::paging::{pager, param, query_string, Pager, Params};
 use super::{done, error_page, failed, render, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
+use crate::app::duplicates::blacklists::{self, Blacklist};
 use crate::app::duplicates::merge::{self, Merger};
 use crate::app::duplicates::{self, mode_param, page_param};
 use crate::app::{AppError, AppState};
@@ -25,6 +26,12 @@ pub fn router() -> Router<AppState> {
         .route("/duplicates/merge", post(merge_post))
         .route("/duplicates/merges", get(merges_get))
         .route("/duplicates/merges/{id}/undo", post(undo_post))
+        .route("/duplicates/blacklists", get(blacklists_get))
+        .route("/duplicates/blacklists/{list}", post(blacklist_add_post))
+        .route(
+            "/duplicates/blacklists/{list}/remove",
+            post(blacklist_remove_post),
+        )
 }
 
 /// A mode's tab.
@@ -341,4 +348,95 @@ async fn undo_post(
         Err(e @ AppError::Forbidden { .. }) => error_page(&signed.ctx, &e),
         Err(e) => failed(&signed.ctx, back, &e),
     }
+}
+
+#[derive(Template)]
+#[template(path = "duplicates/blacklists.html")]
+struct BlacklistsPage {
+    page: PageCtx,
+    lists: Vec<ListView>,
+}
+
+/// A blacklist as shown.
+pub struct ListView {
+    /// URL key.
+    pub key: &'static str,
+    /// Heading.
+    pub title: String,
+    /// Its values.
+    pub values: Vec<String>,
+}
+
+async fn blacklists_get(State(state): State<AppState>, signed: SignedIn) -> Response {
+    match blacklists::lists(&state).await {
+        Ok((serials, macs)) => render(
+            &signed.ctx,
+            StatusCode::OK,
+            &BlacklistsPage {
+                page: PageCtx::new(&signed.ctx, &signed.viewer, "duplicates_blacklists"),
+                lists: vec![
+                    ListView {
+                        key: "serials",
+                        title: signed.ctx.tr.get("duplicates.serials").to_owned(),
+                        values: serials,
+                    },
+                    ListView {
+                        key: "macs",
+                        title: signed.ctx.tr.get("duplicates.macs").to_owned(),
+                        values: macs,
+                    },
+                ],
+            },
+        ),
+        Err(e) => error_page(&signed.ctx, &e),
+    }
+}
+
+const BLACKLISTS: &str = "/duplicates/blacklists";
+
+fn list_param(list: &str) -> Result<Blacklist, AppError> {
+    match list {
+        "serials" => Ok(Blacklist::Serials),
+        "macs" => Ok(Blacklist::Macs),
+        _ => Err(AppError::NotFound(format!("no blacklist {list:?}"))),
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ValueForm {
+    value: String,
+}
+
+async fn blacklist_add_post(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(list): Path<String>,
+    Form(f): Form<ValueForm>,
+) -> Response {
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        blacklists::add(&state, &admin, list_param(&list)?, &f.value).await
+    }
+    .await;
+    let tr = &signed.ctx.tr;
+    match result {
+        Ok(true) => done(&signed.ctx, BLACKLISTS, tr.get("duplicates.added")),
+        Ok(false) => done(&signed.ctx, BLACKLISTS, tr.get("duplicates.already")),
+        Err(e @ AppError::Forbidden { .. }) => error_page(&signed.ctx, &e),
+        Err(e) => failed(&signed.ctx, BLACKLISTS, &e),
+    }
+}
+
+async fn blacklist_remove_post(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(list): Path<String>,
+    Form(f): Form<ValueForm>,
+) -> Response {
+    let result = async {
+        let admin = require_admin(&signed.viewer)?;
+        blacklists::remove(&state, &admin, list_param(&list)?, &f.value).await
+    }
+    .await;
+    super::outcome(&signed.ctx, BLACKLISTS, result, "duplicates.removed")
 }
