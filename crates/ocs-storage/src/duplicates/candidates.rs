@@ -67,14 +67,24 @@ impl DuplicateMode {
     }
 
     /// `(computer, key)` rows of the mode; a computer with two MACs has two. Static SQL only.
+    /// A pair joins the two base tables on the computer (their `hardware_id` indexes), never
+    /// two derived tables, which neither database indexes.
     fn keys_sql(self) -> String {
         match self.criteria() {
-            [one] => format!("SELECT id, k AS k1, '' AS k2 FROM ({}) a", one.sql()),
-            [a, b] => format!(
-                "SELECT a.id, a.k AS k1, b.k AS k2 FROM ({}) a JOIN ({}) b ON b.id = a.id",
-                a.sql(),
-                b.sql()
-            ),
+            [one] => {
+                let (table, id, key, cond) = one.parts();
+                format!(
+                    "SELECT DISTINCT {id} AS id, {key} AS k1, '' AS k2 FROM {table} WHERE {cond}"
+                )
+            }
+            [a, b] => {
+                let (a_table, a_id, a_key, a_cond) = a.parts();
+                let (b_table, b_id, b_key, b_cond) = b.parts();
+                format!(
+                    "SELECT DISTINCT {a_id} AS id, {a_key} AS k1, {b_key} AS k2 \
+                     FROM {a_table} JOIN {b_table} ON {b_id} = {a_id} WHERE {a_cond} AND {b_cond}"
+                )
+            }
             _ => unreachable!("a mode compares one or two criteria"),
         }
     }
@@ -114,24 +124,35 @@ pub enum Criterion {
 }
 
 impl Criterion {
-    fn sql(self) -> &'static str {
+    /// Table with its alias, computer ID, key and the condition a key must meet.
+    fn parts(self) -> (&'static str, &'static str, &'static str, &'static str) {
         match self {
-            Criterion::Hostname => {
-                "SELECT id, LOWER(TRIM(name)) AS k FROM hardware WHERE TRIM(COALESCE(name, '')) <> ''"
-            }
-            Criterion::Uuid => {
-                "SELECT id, LOWER(TRIM(uuid)) AS k FROM hardware WHERE TRIM(COALESCE(uuid, '')) <> ''"
-            }
-            Criterion::Serial => {
-                "SELECT DISTINCT hardware_id AS id, LOWER(TRIM(ssn)) AS k FROM bios \
-                 WHERE TRIM(COALESCE(ssn, '')) <> '' \
-                 AND LOWER(TRIM(ssn)) NOT IN (SELECT LOWER(serial) FROM blacklist_serials)"
-            }
-            Criterion::Mac => {
-                "SELECT DISTINCT hardware_id AS id, LOWER(TRIM(macaddr)) AS k FROM networks \
-                 WHERE TRIM(COALESCE(macaddr, '')) <> '' \
-                 AND LOWER(TRIM(macaddr)) NOT IN (SELECT LOWER(macaddress) FROM blacklist_macaddresses)"
-            }
+            Criterion::Hostname => (
+                "hardware h",
+                "h.id",
+                "LOWER(TRIM(h.name))",
+                "TRIM(COALESCE(h.name, '')) <> ''",
+            ),
+            Criterion::Uuid => (
+                "hardware u",
+                "u.id",
+                "LOWER(TRIM(u.uuid))",
+                "TRIM(COALESCE(u.uuid, '')) <> ''",
+            ),
+            Criterion::Serial => (
+                "bios b",
+                "b.hardware_id",
+                "LOWER(TRIM(b.ssn))",
+                "TRIM(COALESCE(b.ssn, '')) <> '' \
+                 AND LOWER(TRIM(b.ssn)) NOT IN (SELECT LOWER(serial) FROM blacklist_serials)",
+            ),
+            Criterion::Mac => (
+                "networks n",
+                "n.hardware_id",
+                "LOWER(TRIM(n.macaddr))",
+                "TRIM(COALESCE(n.macaddr, '')) <> '' \
+                 AND LOWER(TRIM(n.macaddr)) NOT IN (SELECT LOWER(macaddress) FROM blacklist_macaddresses)",
+            ),
         }
     }
 }
@@ -194,9 +215,9 @@ impl Store {
         let keys = mode.keys_sql();
         let (sets, computers): (i64, i64) = sqlx::query_as(&format!(
             "WITH keys AS ({keys}), \
-             sets AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(DISTINCT id) > 1) \
+             sets AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(*) > 1) \
              SELECT (SELECT COUNT(*) FROM sets), \
-             (SELECT COUNT(DISTINCT keys.id) FROM keys JOIN sets ON sets.k1 = keys.k1 AND sets.k2 = keys.k2)"
+             (SELECT COUNT(DISTINCT id) FROM keys WHERE (k1, k2) IN (SELECT k1, k2 FROM sets))"
         ))
         .fetch_one(&self.read_pool)
         .await?;
@@ -213,11 +234,10 @@ impl Store {
         let keys = mode.keys_sql();
         let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
             "WITH keys AS ({keys}), \
-             page AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(DISTINCT id) > 1 \
+             page AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(*) > 1 \
                       ORDER BY k1, k2 LIMIT $1 OFFSET $2) \
-             SELECT DISTINCT page.k1, page.k2, keys.id FROM page \
-             JOIN keys ON keys.k1 = page.k1 AND keys.k2 = page.k2 \
-             ORDER BY page.k1, page.k2, keys.id"
+             SELECT k1, k2, id FROM keys WHERE (k1, k2) IN (SELECT k1, k2 FROM page) \
+             ORDER BY k1, k2, id"
         ))
         .bind(limit)
         .bind(offset)
