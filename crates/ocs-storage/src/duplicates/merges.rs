@@ -96,6 +96,10 @@ pub enum UndoRefusal {
     DeviceIdInUse(String),
 }
 
+/// The columns of a [`MergeRow`]; the snapshot itself is not read, only whether it is there.
+const MERGE_COLUMNS: &str = "SELECT id, merged_at, kept_id, merged, reason, criteria, merged_by, \
+     CASE WHEN snapshot IS NULL THEN NULL ELSE '' END, undone_at, undone_by FROM merge_log";
+
 type MergeRow = (
     i64,
     i64,
@@ -198,11 +202,9 @@ impl Store {
         let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM merge_log")
             .fetch_one(&self.read_pool)
             .await?;
-        let rows: Vec<MergeRow> = sqlx::query_as(
-            "SELECT id, merged_at, kept_id, merged, reason, criteria, merged_by, \
-             CASE WHEN snapshot IS NULL THEN NULL ELSE '' END, undone_at, undone_by \
-             FROM merge_log ORDER BY merged_at DESC, id DESC LIMIT $1 OFFSET $2",
-        )
+        let rows: Vec<MergeRow> = sqlx::query_as(&format!(
+            "{MERGE_COLUMNS} ORDER BY merged_at DESC, id DESC LIMIT $1 OFFSET $2"
+        ))
         .bind(limit)
         .bind(offset)
         .fetch_all(&self.read_pool)
@@ -212,14 +214,10 @@ impl Store {
 
     /// One merge.
     pub async fn merge_record(&self, id: i64) -> Result<Option<MergeRecord>> {
-        let row: Option<MergeRow> = sqlx::query_as(
-            "SELECT id, merged_at, kept_id, merged, reason, criteria, merged_by, \
-             CASE WHEN snapshot IS NULL THEN NULL ELSE '' END, undone_at, undone_by \
-             FROM merge_log WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(&self.read_pool)
-        .await?;
+        let row: Option<MergeRow> = sqlx::query_as(&format!("{MERGE_COLUMNS} WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read_pool)
+            .await?;
         Ok(row.map(record))
     }
 

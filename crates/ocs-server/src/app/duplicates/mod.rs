@@ -41,11 +41,19 @@ pub fn page_param(page: Option<&str>, per_page: Option<&str>) -> Result<(u32, u3
     Ok((number, size))
 }
 
-/// Sets and computers found by every mode, in the page's order.
-pub async fn counts(state: &AppState) -> Result<Vec<(DuplicateMode, CandidateCount)>, AppError> {
+/// Sets and computers found by every mode, in the page's order; `known` is a mode already
+/// counted (the one whose page is shown), not counted again.
+pub async fn counts(
+    state: &AppState,
+    known: Option<(DuplicateMode, CandidateCount)>,
+) -> Result<Vec<(DuplicateMode, CandidateCount)>, AppError> {
     let mut counts = Vec::with_capacity(DuplicateMode::ALL.len());
     for mode in DuplicateMode::ALL {
-        counts.push((mode, state.store.duplicate_count(mode).await?));
+        let count = match known {
+            Some((m, count)) if m == mode => count,
+            _ => state.store.duplicate_count(mode).await?,
+        };
+        counts.push((mode, count));
     }
     Ok(counts)
 }

@@ -139,8 +139,8 @@ async fn duplicates_get(
         let tr = &signed.ctx.tr;
         let mode = mode_param(param(&params, "mode"))?;
         let page = page_param(param(&params, "page"), param(&params, "per_page"))?;
-        let counts = duplicates::counts(&state).await?;
         let c = duplicates::candidates(&state, mode, page).await?;
+        let counts = duplicates::counts(&state, Some((mode, c.count))).await?;
         let tabs = counts
             .iter()
             .map(|(m, count)| ModeTab {
