@@ -400,6 +400,7 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
     };
     let flusher = crate::app::agent::contacts::spawn_flusher(state.clone());
     let cleaner = crate::app::deletion::spawn_cleaner(state.clone());
+    let purger = crate::app::history::spawn_purger(state.clone());
     let app = crate::http::router(state.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let signal = tokio::spawn(async move {
@@ -435,6 +436,7 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
     }
     flusher.abort();
     cleaner.abort();
+    purger.abort();
     crate::app::agent::contacts::flush(&state).await;
     store.close().await;
     tracing::info!("stopped");

@@ -47,6 +47,8 @@ pub struct Config {
     pub software: SoftwareConfig,
     /// Merges of duplicate computers.
     pub duplicates: DuplicatesConfig,
+    /// What changed on each computer.
+    pub history: HistoryConfig,
     /// Server option seeds (`PROLOG_FREQ = 12`, …), applied on first start only.
     pub options: BTreeMap<String, toml::Value>,
 }
@@ -253,11 +255,36 @@ impl Default for SoftwareConfig {
 pub struct DuplicatesConfig {
     /// Days a merge can be undone; its snapshot of the merged computers is dropped after.
     pub undo_days: u64,
+    /// Seconds the candidate sets are shown before being searched again in the background
+    /// (0: searched before every answer).
+    pub candidates_max_age_secs: u64,
 }
 
 impl Default for DuplicatesConfig {
     fn default() -> Self {
-        DuplicatesConfig { undo_days: 30 }
+        DuplicatesConfig {
+            undo_days: 30,
+            candidates_max_age_secs: 300,
+        }
+    }
+}
+
+/// The change history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// Record what each inventory and edit changes.
+    pub enabled: bool,
+    /// Days changes are kept; 0 keeps them forever.
+    pub retention_days: u64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            enabled: true,
+            retention_days: 365,
+        }
     }
 }
 
@@ -285,6 +312,7 @@ impl Default for Config {
             deployment: DeploymentConfig::default(),
             software: SoftwareConfig::default(),
             duplicates: DuplicatesConfig::default(),
+            history: HistoryConfig::default(),
             options: BTreeMap::new(),
         }
     }

@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::history::{Change, ChangeAction, FieldChange};
 use crate::hosts::HostId;
 use crate::{Result, Store, WriteTx};
 
@@ -69,13 +70,53 @@ impl WriteTx {
         id: HostId,
         entries: &[(String, String)],
     ) -> Result<()> {
+        self.apply_accountinfo(id, entries).await.map(drop)
+    }
+
+    /// [`WriteTx::write_accountinfo`], recording each value it changes in the computer's
+    /// history with who changed it.
+    pub async fn write_accountinfo_recorded(
+        &mut self,
+        id: HostId,
+        entries: &[(String, String)],
+        by: &str,
+        at: i64,
+    ) -> Result<()> {
+        let before = self.accountinfo(id).await?.unwrap_or_default();
+        let applied = self.apply_accountinfo(id, entries).await?;
+        let changes: Vec<Change> = applied
+            .into_iter()
+            .filter_map(|(key, label, new)| {
+                let old = before
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(&key))
+                    .map(|(_, v)| v.clone())
+                    .filter(|v| !v.is_empty());
+                (old.as_deref().unwrap_or_default() != new).then(|| {
+                    admin_change(&key, label, old, Some(new).filter(|v| !v.is_empty()), by)
+                })
+            })
+            .collect();
+        self.record_changes(id, at, &changes).await
+    }
+
+    /// Writes the entries it knows; returns them as `(KEYNAME, label, value)`.
+    async fn apply_accountinfo(
+        &mut self,
+        id: HostId,
+        entries: &[(String, String)],
+    ) -> Result<Vec<(String, String, String)>> {
         sqlx::query("INSERT INTO accountinfo (hardware_id) VALUES ($1) ON CONFLICT (hardware_id) DO NOTHING")
             .bind(id.0)
             .execute(self.conn())
             .await?;
-        let defined: Vec<i64> = sqlx::query_scalar("SELECT id FROM accountinfo_fields")
+        let defined: Vec<(i64, String)> = sqlx::query("SELECT id, label FROM accountinfo_fields")
             .fetch_all(self.conn())
-            .await?;
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<std::result::Result<_, sqlx::Error>>()?;
+        let mut applied = Vec::new();
         for (key, value) in entries {
             if key.eq_ignore_ascii_case(TAG) {
                 sqlx::query("UPDATE accountinfo SET tag = $2 WHERE hardware_id = $1")
@@ -83,23 +124,46 @@ impl WriteTx {
                     .bind(value)
                     .execute(self.conn())
                     .await?;
-            } else if let Some(field) = key
+                applied.push((TAG.to_owned(), TAG.to_owned(), value.clone()));
+            } else if let Some((field, label)) = key
                 .strip_prefix("fields_")
                 .and_then(|n| n.parse::<i64>().ok())
-                .filter(|f| defined.contains(f))
+                .and_then(|f| defined.iter().find(|(d, _)| *d == f))
             {
                 sqlx::query(
                     "INSERT INTO accountinfo_values (hardware_id, field_id, value) VALUES ($1, $2, $3) \
                      ON CONFLICT (hardware_id, field_id) DO UPDATE SET value = excluded.value",
                 )
                 .bind(id.0)
-                .bind(field)
+                .bind(*field)
                 .bind(value)
                 .execute(self.conn())
                 .await?;
+                applied.push((format!("fields_{field}"), label.clone(), value.clone()));
             }
         }
-        Ok(())
+        Ok(applied)
+    }
+}
+
+/// The history entry of an administrative value edited by `by`.
+pub(crate) fn admin_change(
+    key: &str,
+    label: String,
+    old: Option<String>,
+    new: Option<String>,
+    by: &str,
+) -> Change {
+    Change {
+        section: "ACCOUNTINFO".to_owned(),
+        action: ChangeAction::Changed,
+        label,
+        fields: vec![FieldChange {
+            field: key.to_owned(),
+            old,
+            new,
+        }],
+        author: Some(by.to_owned()),
     }
 }
 
@@ -137,10 +201,17 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Writes administrative data of a device from the console, in one transaction.
-    pub async fn update_accountinfo(&self, id: HostId, entries: &[(String, String)]) -> Result<()> {
+    /// Writes administrative data of a device by hand, in one transaction, each value changed
+    /// recorded in its history with who changed it.
+    pub async fn update_accountinfo(
+        &self,
+        id: HostId,
+        entries: &[(String, String)],
+        by: &str,
+        at: i64,
+    ) -> Result<()> {
         let mut tx = self.begin().await?;
-        tx.write_accountinfo(id, entries).await?;
+        tx.write_accountinfo_recorded(id, entries, by, at).await?;
         tx.commit().await
     }
 

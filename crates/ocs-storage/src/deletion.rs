@@ -105,6 +105,7 @@ fn owned_tables() -> impl Iterator<Item = &'static str> {
             "download_reports",
             "agent_bindings",
             "group_members",
+            "history",
         ])
 }
 

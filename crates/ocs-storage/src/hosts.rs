@@ -226,6 +226,22 @@ impl WriteTx {
         Ok(())
     }
 
+    /// A device's HARDWARE section as stored, one value per catalogue field (what an
+    /// inventory is compared with for the change history).
+    pub async fn hardware_row(&mut self, id: HostId) -> Result<Option<Vec<Value>>> {
+        let sql = format!(
+            "SELECT {} FROM hardware WHERE id = $1",
+            crate::sql::column_list(&catalogue::HARDWARE)
+        );
+        let row = sqlx::query(&sql)
+            .bind(id.0)
+            .fetch_optional(self.conn())
+            .await?;
+        Ok(row
+            .map(|r| read_fields(&r, catalogue::HARDWARE.fields, 0))
+            .transpose()?)
+    }
+
     /// Writes the HARDWARE section and the server-side columns of an inventory.
     pub async fn update_hardware(&mut self, id: HostId, update: &HardwareUpdate) -> Result<()> {
         let fields = catalogue::HARDWARE.fields;

@@ -61,7 +61,63 @@ fn bind_ids<'q>(mut q: crate::sql::AnyQuery<'q>, ids: &[i64]) -> crate::sql::Any
     q
 }
 
+/// An administrative change's values before it: its label, KEYNAME, new value, and each
+/// stored computer's old value.
+type AdminBefore<'a> = (String, String, &'a str, Vec<(i64, Option<String>)>);
+
 impl WriteTx {
+    /// The TAG or field values a change is about to replace; `None` for other changes.
+    async fn admin_values<'a>(
+        &mut self,
+        change: Change<'a>,
+        ids: &[i64],
+    ) -> Result<Option<AdminBefore<'a>>> {
+        let b = self.backend;
+        let (sql, label, key, new, field) = match change {
+            Change::Tag(tag) => (
+                format!(
+                    "SELECT h.id, a.tag FROM hardware h LEFT JOIN accountinfo a ON a.hardware_id = h.id \
+                     WHERE h.id IN ({})",
+                    placeholders(b, 1, ids.len())
+                ),
+                crate::TAG.to_owned(),
+                crate::TAG.to_owned(),
+                tag,
+                None,
+            ),
+            Change::Field(field, value) => {
+                let label: Option<String> =
+                    sqlx::query_scalar("SELECT label FROM accountinfo_fields WHERE id = $1")
+                        .bind(field)
+                        .fetch_optional(self.conn())
+                        .await?;
+                (
+                    format!(
+                        "SELECT h.id, v.value FROM hardware h LEFT JOIN accountinfo_values v \
+                         ON v.hardware_id = h.id AND v.field_id = {} WHERE h.id IN ({})",
+                        placeholders(b, 1, 1),
+                        placeholders(b, 2, ids.len())
+                    ),
+                    label.unwrap_or_else(|| format!("fields_{field}")),
+                    format!("fields_{field}"),
+                    value,
+                    Some(field),
+                )
+            }
+            _ => return Ok(None),
+        };
+        let mut q = sqlx::query(&sql);
+        if let Some(field) = field {
+            q = q.bind(field);
+        }
+        let rows = bind_ids(q, ids).fetch_all(self.conn()).await?;
+        let before = rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
+        Ok(Some((label, key, new, before)))
+    }
+
     /// Applies a change to one chunk of IDs; returns the rows it wrote (one per computer
     /// changed).
     async fn mass_chunk(&mut self, change: Change<'_>, ids: &[i64]) -> Result<u64> {
@@ -162,12 +218,41 @@ impl WriteTx {
 impl Store {
     /// Applies a change to every ID, chunk by chunk; returns the computers changed.
     async fn mass_apply(&self, ids: &[HostId], change: Change<'_>) -> Result<u64> {
+        self.mass_apply_by(ids, change, None).await
+    }
+
+    /// [`Store::mass_apply`]; an administrative change is recorded in each computer's history
+    /// as made by `by.0` at `by.1`.
+    async fn mass_apply_by(
+        &self,
+        ids: &[HostId],
+        change: Change<'_>,
+        by: Option<(&str, i64)>,
+    ) -> Result<u64> {
         let ids = normalised(ids);
         let mut changed = 0;
         for group in ids.chunks(IDS_PER_TRANSACTION) {
             let mut tx = self.begin().await?;
             for chunk in group.chunks(IDS_PER_STATEMENT) {
+                let before = match by {
+                    Some(_) => tx.admin_values(change, chunk).await?,
+                    None => None,
+                };
                 changed += tx.mass_chunk(change, chunk).await?;
+                if let (Some((label, key, new, before)), Some((by, at))) = (before, by) {
+                    for (id, old) in before {
+                        if old.as_deref().unwrap_or_default() != new {
+                            let entry = crate::accountinfo::admin_change(
+                                &key,
+                                label.clone(),
+                                old,
+                                Some(new.to_owned()).filter(|v| !v.is_empty()),
+                                by,
+                            );
+                            tx.record_changes(HostId(id), at, &[entry]).await?;
+                        }
+                    }
+                }
             }
             tx.commit().await?;
         }
@@ -194,19 +279,25 @@ impl Store {
 
     /// Sets the TAG of these computers (creating their administrative data where missing);
     /// returns how many were changed.
-    pub async fn mass_set_tag(&self, ids: &[HostId], tag: &str) -> Result<u64> {
-        self.mass_apply(ids, Change::Tag(tag)).await
+    /// Each computer changed is recorded in its history as changed by `by` at `at`.
+    pub async fn mass_set_tag(&self, ids: &[HostId], tag: &str, by: &str, at: i64) -> Result<u64> {
+        self.mass_apply_by(ids, Change::Tag(tag), Some((by, at)))
+            .await
     }
 
     /// Sets an administrative field (by ID, which must exist) of these computers; returns how
-    /// many were changed.
+    /// many were changed. Each computer changed is recorded in its history as changed by `by`
+    /// at `at`.
     pub async fn mass_set_accountinfo_field(
         &self,
         ids: &[HostId],
         field: i64,
         value: &str,
+        by: &str,
+        at: i64,
     ) -> Result<u64> {
-        self.mass_apply(ids, Change::Field(field, value)).await
+        self.mass_apply_by(ids, Change::Field(field, value), Some((by, at)))
+            .await
     }
 
     /// Sets (`Some`) or removes (`None`: the server's option applies) a single-valued
@@ -293,7 +384,7 @@ mod tests {
         let ids = computers(&store, n).await;
         // Some already have administrative data, some do not.
         store
-            .update_accountinfo(ids[3], &[("TAG".into(), "OLD".into())])
+            .update_accountinfo(ids[3], &[("TAG".into(), "OLD".into())], "ann", 1)
             .await
             .unwrap();
         let mut chosen: Vec<HostId> = ids.iter().copied().filter(|h| h.0 % 3 != 0).collect();
@@ -305,7 +396,10 @@ mod tests {
             store.count_existing_computers(&chosen).await.unwrap(),
             expected
         );
-        assert_eq!(store.mass_set_tag(&chosen, "LYON").await.unwrap(), expected);
+        assert_eq!(
+            store.mass_set_tag(&chosen, "LYON", "ann", 2).await.unwrap(),
+            expected
+        );
         for id in &ids {
             let want = if id.0 % 3 != 0 {
                 Some("LYON")
@@ -318,7 +412,7 @@ mod tests {
         }
         let counts = store.list_tag_counts().await.unwrap();
         assert!(counts.contains(&("LYON".to_owned(), expected as i64)));
-        assert_eq!(store.mass_set_tag(&[], "X").await.unwrap(), 0);
+        assert_eq!(store.mass_set_tag(&[], "X", "ann", 3).await.unwrap(), 0);
     }
 
     #[tokio::test]
@@ -331,16 +425,56 @@ mod tests {
             .unwrap();
         let field: i64 = key.trim_start_matches("fields_").parse().unwrap();
         store
-            .update_accountinfo(ids[0], &[(key.clone(), "A1".into())])
+            .update_accountinfo(ids[0], &[(key.clone(), "A1".into())], "ann", 1)
             .await
             .unwrap();
         assert_eq!(
             store
-                .mass_set_accountinfo_field(&ids[..2], field, "B2")
+                .mass_set_accountinfo_field(&ids[..2], field, "B2", "bob", 2)
                 .await
                 .unwrap(),
             2
         );
+        // Each value changed is in the computer's history, with who changed it.
+        let edits = |id| {
+            let store = store.clone();
+            async move {
+                let filter = crate::history::ChangeFilter {
+                    computer: Some(id),
+                    ..Default::default()
+                };
+                let page = crate::Page {
+                    number: 1,
+                    size: 10,
+                };
+                store
+                    .changes(&filter, page)
+                    .await
+                    .unwrap()
+                    .records
+                    .into_iter()
+                    .map(|r| {
+                        let f = &r.change.fields[0];
+                        (
+                            r.change.label.clone(),
+                            f.old.clone(),
+                            f.new.clone(),
+                            r.change.author.clone(),
+                        )
+                    })
+                    .collect::<Vec<_>>()
+            }
+        };
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(
+            edits(ids[0]).await,
+            [
+                ("Room".to_owned(), some("A1"), some("B2"), some("bob")),
+                ("Room".to_owned(), None, some("A1"), some("ann")),
+            ]
+        );
+        assert_eq!(edits(ids[1]).await.len(), 1);
+        assert!(edits(ids[2]).await.is_empty());
         let value = |id| {
             let store = store.clone();
             async move { store.accountinfo_of(id).await.unwrap()[1].1.clone() }
@@ -462,7 +596,7 @@ mod tests {
     async fn lists_the_rows_of_a_selection() {
         let (store, _dir) = store().await;
         let ids = computers(&store, IDS_PER_STATEMENT + 2).await;
-        store.mass_set_tag(&ids[..2], "T").await.unwrap();
+        store.mass_set_tag(&ids[..2], "T", "ann", 1).await.unwrap();
         let columns = [Column::Builtin(list_column("tag").unwrap())];
         let mut chosen = vec![ids[IDS_PER_STATEMENT + 1], ids[1], ids[0]];
         chosen.extend_from_slice(&ids[10..IDS_PER_STATEMENT]);

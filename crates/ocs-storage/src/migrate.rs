@@ -79,6 +79,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_merge_log.sql"),
         postgres: include_str!("../migrations/postgres/0011_merge_log.sql"),
     },
+    Migration {
+        version: 12,
+        description: "change history",
+        sqlite: include_str!("../migrations/sqlite/0012_history.sql"),
+        postgres: include_str!("../migrations/postgres/0012_history.sql"),
+    },
+    Migration {
+        version: 13,
+        description: "duplicate candidates",
+        sqlite: include_str!("../migrations/sqlite/0013_duplicate_candidates.sql"),
+        postgres: include_str!("../migrations/postgres/0013_duplicate_candidates.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

@@ -35,6 +35,28 @@ pub struct SectionChange {
     pub kept: usize,
 }
 
+/// The rows a section write removed and added.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SectionDiff {
+    /// Rows inserted, as sent.
+    pub added: Vec<Vec<Value>>,
+    /// Rows deleted, as they were stored.
+    pub removed: Vec<Vec<Value>>,
+    /// Rows left untouched.
+    pub kept: usize,
+}
+
+impl SectionDiff {
+    /// The counts.
+    pub fn change(&self) -> SectionChange {
+        SectionChange {
+            inserted: self.added.len(),
+            deleted: self.removed.len(),
+            kept: self.kept,
+        }
+    }
+}
+
 impl WriteTx {
     /// Replaces a device's rows of a section (`DELETE` then `INSERT`).
     pub async fn replace_section(
@@ -82,33 +104,79 @@ impl WriteTx {
         section: &'static Section,
         rows: &[Vec<Value>],
     ) -> Result<SectionChange> {
+        Ok(self.diff_section_rows(id, section, rows).await?.change())
+    }
+
+    /// [`WriteTx::diff_section`], returning the rows removed and added (what a change history
+    /// records). A one-row section equal to the stored row is left untouched too.
+    pub async fn diff_section_rows(
+        &mut self,
+        id: HostId,
+        section: &'static Section,
+        rows: &[Vec<Value>],
+    ) -> Result<SectionDiff> {
         if section.storage == Storage::Single {
-            return self.replace_section(id, section, rows).await;
+            return self.diff_single(id, section, rows).await;
         }
         let stored = self.load_rows(id, section).await?;
-        let mut by_key: HashMap<Vec<String>, Vec<i64>> = HashMap::new();
+        let mut by_key: HashMap<Vec<String>, Vec<(i64, Vec<Value>)>> = HashMap::new();
         for (row_id, values) in stored {
             by_key
                 .entry(values.iter().map(Value::comparable).collect())
                 .or_default()
-                .push(row_id);
+                .push((row_id, values));
         }
-        let mut to_insert = Vec::new();
+        let mut added = Vec::new();
         let mut kept = 0;
         for row in rows {
             let key: Vec<String> = row.iter().map(Value::comparable).collect();
             match by_key.get_mut(&key).and_then(Vec::pop) {
                 Some(_) => kept += 1,
-                None => to_insert.push(row.clone()),
+                None => added.push(row.clone()),
             }
         }
-        let stale: Vec<i64> = by_key.into_values().flatten().collect();
+        let (stale, removed): (Vec<i64>, Vec<Vec<Value>>) = by_key.into_values().flatten().unzip();
         self.delete_ids(section.table, &stale).await?;
-        self.insert_rows(id, section, &to_insert).await?;
-        Ok(SectionChange {
-            inserted: to_insert.len(),
-            deleted: stale.len(),
+        self.insert_rows(id, section, &added).await?;
+        Ok(SectionDiff {
+            added,
+            removed,
             kept,
+        })
+    }
+
+    async fn diff_single(
+        &mut self,
+        id: HostId,
+        section: &'static Section,
+        rows: &[Vec<Value>],
+    ) -> Result<SectionDiff> {
+        let sql = format!(
+            "SELECT {} FROM {} WHERE hardware_id = $1",
+            column_list(section),
+            section.table
+        );
+        let stored = sqlx::query(&sql).bind(id.0).fetch_all(self.conn()).await?;
+        let removed = stored
+            .iter()
+            .map(|r| read_fields(r, section.fields, 0))
+            .collect::<std::result::Result<Vec<Vec<Value>>, _>>()?;
+        let comparable = |rows: &[Vec<Value>]| -> Vec<Vec<String>> {
+            rows.iter()
+                .map(|r| r.iter().map(Value::comparable).collect())
+                .collect()
+        };
+        if comparable(&removed) == comparable(rows) {
+            return Ok(SectionDiff {
+                kept: rows.len(),
+                ..SectionDiff::default()
+            });
+        }
+        self.replace_section(id, section, rows).await?;
+        Ok(SectionDiff {
+            added: rows.to_vec(),
+            removed,
+            kept: 0,
         })
     }
 

@@ -48,6 +48,28 @@ pub struct SoftwareChange {
     pub kept: usize,
 }
 
+/// A software entry as a change history names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftwareEntry {
+    /// Name.
+    pub name: Option<String>,
+    /// Publisher.
+    pub publisher: Option<String>,
+    /// Version.
+    pub version: Option<String>,
+}
+
+/// What a reconciliation did, entry by entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SoftwareDiff {
+    /// The counts.
+    pub change: SoftwareChange,
+    /// Entries inserted.
+    pub added: Vec<SoftwareEntry>,
+    /// Entries deleted.
+    pub removed: Vec<SoftwareEntry>,
+}
+
 struct Dictionary {
     index: usize,
     table: &'static str,
@@ -89,6 +111,24 @@ impl WriteTx {
         id: HostId,
         rows: &[Vec<Value>],
     ) -> Result<SoftwareChange> {
+        Ok(self.reconcile(id, rows, false).await?.change)
+    }
+
+    /// [`WriteTx::reconcile_software`], naming the entries added and removed.
+    pub async fn reconcile_software_diff(
+        &mut self,
+        id: HostId,
+        rows: &[Vec<Value>],
+    ) -> Result<SoftwareDiff> {
+        self.reconcile(id, rows, true).await
+    }
+
+    async fn reconcile(
+        &mut self,
+        id: HostId,
+        rows: &[Vec<Value>],
+        entries: bool,
+    ) -> Result<SoftwareDiff> {
         let digest = digest(rows);
         let stored: Option<String> =
             sqlx::query_scalar("SELECT software_digest FROM hardware WHERE id = $1")
@@ -96,12 +136,15 @@ impl WriteTx {
                 .fetch_one(self.conn())
                 .await?;
         if stored.as_deref() == Some(digest.as_str()) {
-            return Ok(SoftwareChange {
-                kept: rows.len(),
-                ..SoftwareChange::default()
+            return Ok(SoftwareDiff {
+                change: SoftwareChange {
+                    kept: rows.len(),
+                    ..SoftwareChange::default()
+                },
+                ..SoftwareDiff::default()
             });
         }
-        let change = self.reconcile_rows(id, rows).await?;
+        let change = self.reconcile_rows(id, rows, entries).await?;
         sqlx::query("UPDATE hardware SET software_digest = $2 WHERE id = $1")
             .bind(id.0)
             .bind(digest)
@@ -110,7 +153,12 @@ impl WriteTx {
         Ok(change)
     }
 
-    async fn reconcile_rows(&mut self, id: HostId, rows: &[Vec<Value>]) -> Result<SoftwareChange> {
+    async fn reconcile_rows(
+        &mut self,
+        id: HostId,
+        rows: &[Vec<Value>],
+        entries: bool,
+    ) -> Result<SoftwareDiff> {
         let names: HashSet<String> = rows
             .iter()
             .filter_map(|r| r.get(field("NAME")).and_then(Value::as_text))
@@ -176,14 +224,29 @@ impl WriteTx {
                 .push(r.try_get(0)?);
         }
         let mut to_insert = Vec::new();
+        let mut added = Vec::new();
         let mut kept = 0;
-        for (ids, details) in &wanted {
+        for ((ids, details), row) in wanted.iter().zip(rows) {
             match by_key.get_mut(&key(ids, details)).and_then(Vec::pop) {
                 Some(_) => kept += 1,
-                None => to_insert.push((ids, details)),
+                None => {
+                    to_insert.push((ids, details));
+                    if entries {
+                        added.push(SoftwareEntry {
+                            name: text_of(row, "NAME"),
+                            publisher: text_of(row, "PUBLISHER"),
+                            version: text_of(row, "VERSION"),
+                        });
+                    }
+                }
             }
         }
         let stale: Vec<i64> = by_key.into_values().flatten().collect();
+        let removed = if entries {
+            self.entries_of(&stale).await?
+        } else {
+            Vec::new()
+        };
         self.delete_ids("software", &stale).await?;
 
         let width = 4 + DETAIL_FIELDS.len();
@@ -204,11 +267,45 @@ impl WriteTx {
             }
             q.execute(self.conn()).await?;
         }
-        Ok(SoftwareChange {
-            inserted: to_insert.len(),
-            deleted: stale.len(),
-            kept,
+        Ok(SoftwareDiff {
+            change: SoftwareChange {
+                inserted: to_insert.len(),
+                deleted: stale.len(),
+                kept,
+            },
+            added,
+            removed,
         })
+    }
+
+    /// The names, publishers and versions of software rows.
+    async fn entries_of(&mut self, ids: &[i64]) -> Result<Vec<SoftwareEntry>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(MAX_PARAMS) {
+            let sql = format!(
+                "SELECT n.id, n.name, p.id, p.publisher, v.id, v.version FROM software s \
+                 JOIN software_name n ON n.id = s.name_id \
+                 JOIN software_publisher p ON p.id = s.publisher_id \
+                 JOIN software_version v ON v.id = s.version_id WHERE s.id IN ({})",
+                placeholders(self.backend, 1, chunk.len())
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for r in q.fetch_all(self.conn()).await? {
+                let text = |i: usize| -> std::result::Result<Option<String>, sqlx::Error> {
+                    let id: i64 = r.try_get(i)?;
+                    (id != UNAVAILABLE).then(|| r.try_get(i + 1)).transpose()
+                };
+                out.push(SoftwareEntry {
+                    name: text(0)?,
+                    publisher: text(2)?,
+                    version: text(4)?,
+                });
+            }
+        }
+        Ok(out)
     }
 
     /// Reads the IDs of existing dictionary entries into `ids`.

@@ -483,7 +483,7 @@ pub async fn update_admin_data(
     id: i64,
     values: &[(String, String)],
 ) -> Result<(), AppError> {
-    store_admin_data(state, id, values).await?;
+    store_admin_data(state, id, values, &admin.viewer.login).await?;
     tracing::info!(
         login = admin.viewer.login,
         computer = id,
@@ -534,7 +534,7 @@ pub async fn patch_admin_data(
             "nothing to change: give \"tag\" or \"fields\"",
         ));
     }
-    store_admin_data(state, id, &values).await?;
+    store_admin_data(state, id, &values, &format!("token:{}", writer.token_name)).await?;
     tracing::info!(
         token = writer.token_name,
         computer = id,
@@ -544,11 +544,13 @@ pub async fn patch_admin_data(
 }
 
 /// Checks administrative values (`TAG` or `fields_<id>` keys) against their fields' types
-/// and stores them; nothing is stored if one is refused.
+/// and stores them; nothing is stored if one is refused. `by` is who changes them, for the
+/// computer's history.
 async fn store_admin_data(
     state: &AppState,
     id: i64,
     values: &[(String, String)],
+    by: &str,
 ) -> Result<(), AppError> {
     let fields = state.store.list_accountinfo_fields().await?;
     let mut entries = Vec::new();
@@ -557,7 +559,10 @@ async fn store_admin_data(
         entries.push((key.clone(), value));
     }
     state.store.get_host(HostId(id)).await?;
-    state.store.update_accountinfo(HostId(id), &entries).await?;
+    state
+        .store
+        .update_accountinfo(HostId(id), &entries, by, state.clock.now())
+        .await?;
     Ok(())
 }
 

@@ -161,6 +161,8 @@ const FILES: &[(&str, &str, &str)] = &[
         "duplicates",
         include_str!("../../i18n/fr/duplicates.toml"),
     ),
+    ("en", "history", include_str!("../../i18n/en/history.toml")),
+    ("fr", "history", include_str!("../../i18n/fr/history.toml")),
 ];
 
 type Messages = HashMap<String, String>;

@@ -15,11 +15,13 @@ pub mod deployment;
 pub mod duplicates;
 pub mod groups;
 pub mod health;
+pub mod history;
 pub mod i18n;
 pub mod import;
 pub mod ipdiscover;
 pub mod mass;
 pub mod options;
+pub mod refresh;
 pub mod software;
 pub mod totp;
 pub mod users;
@@ -51,6 +53,23 @@ pub struct AppState {
     pub contacts: Arc<agent::contacts::Contacts>,
     /// Lazy recomputation of dynamic groups: one task at a time per process.
     pub group_revalidation: Arc<groups::revalidate::Revalidation>,
+}
+
+/// A page number and size from a request (nothing: page 1 of `default` rows), or `None` when
+/// either is not a number, is 0, or the size is above `max`: each list refuses that with its
+/// own message.
+pub fn page_request(
+    page: Option<&str>,
+    per_page: Option<&str>,
+    default: u32,
+    max: u32,
+) -> Option<ocs_storage::Page> {
+    let parse = |t: Option<&str>, default: u32| match t {
+        None | Some("") => Some(default),
+        Some(p) => p.parse::<u32>().ok(),
+    };
+    let (number, size) = (parse(page, 1)?, parse(per_page, default)?);
+    (number > 0 && size > 0 && size <= max).then_some(ocs_storage::Page { number, size })
 }
 
 /// Where services get "now" from, so tests can fix it.

@@ -3,6 +3,7 @@
 
 mod duplicates_api;
 mod groups_api;
+mod history_api;
 mod networks_api;
 mod packages_api;
 mod packages_status_api;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(networks_api::router())
         .merge(software_api::router())
         .merge(duplicates_api::router())
+        .merge(history_api::router())
         .merge(packages_status_api::router())
         .merge(packages_api::router())
 }

@@ -246,7 +246,7 @@ async fn mass_affect_and_unaffect_of_a_search_result() {
     let a = computer(&s, "alpha", &[]).await;
     let b = computer(&s, "bravo", &[]).await;
     let other = computer(&s, "other", &[]).await;
-    db.mass_set_tag(&[a, b], "PARIS").await.unwrap();
+    db.mass_set_tag(&[a, b], "PARIS", "test", 0).await.unwrap();
     let activation = package(&db, FILEID, "Marker").await;
     let admin = Console::sign_in_admin(&s).await;
     let q = "f0=tag&o0=equal&v0=PARIS";

@@ -467,3 +467,76 @@ async fn the_blacklists_are_edited_and_followed_by_the_candidates() {
     assert_eq!(removed.status, 303);
     assert_eq!(sets("serial").await, Some(1));
 }
+
+#[tokio::test]
+async fn the_candidates_are_shown_as_last_compared_then_compared_again() {
+    let s = crate::server(&[]);
+    send(
+        &s,
+        "f-2026-01-01-00-00-00",
+        "pc-f",
+        "S-F1",
+        "aa:bb:cc:00:00:f1",
+    )
+    .await;
+    send(
+        &s,
+        "g-2026-01-01-00-00-00",
+        "pc-f",
+        "S-F2",
+        "aa:bb:cc:00:00:f2",
+    )
+    .await;
+    let token = s.token();
+    let (_, first) = s.api("/api/v1/duplicates?mode=hostname", &token).await;
+    assert_eq!(first["sets"][0]["computers"].as_array().unwrap().len(), 2);
+    assert!(first["found_at"].as_str().unwrap().ends_with('Z'));
+    // A third one of the name comes after the comparison: shown once compared again (every
+    // `[duplicates] candidates_max_age_secs`), not at every view.
+    send(
+        &s,
+        "h-2026-01-01-00-00-00",
+        "PC-F",
+        "S-F3",
+        "aa:bb:cc:00:00:f3",
+    )
+    .await;
+    let (_, again) = s.api("/api/v1/duplicates?mode=hostname", &token).await;
+    assert_eq!(again["sets"][0]["computers"].as_array().unwrap().len(), 2);
+    assert_eq!(again["found_at"], first["found_at"]);
+    let admin = Console::sign_in_admin(&s).await;
+    let page = admin.get("/duplicates").await.body;
+    assert!(page.contains("id=\"duplicates-found-at\""));
+    assert!(page.contains("Computers compared on"));
+
+    // With a maximum age of 0, every view compares.
+    let fresh = crate::server(&[("OCS_DUPLICATES__CANDIDATES_MAX_AGE_SECS", "0")]);
+    send(
+        &fresh,
+        "f-2026-01-01-00-00-00",
+        "pc-f",
+        "S-F1",
+        "aa:bb:cc:00:00:f1",
+    )
+    .await;
+    send(
+        &fresh,
+        "g-2026-01-01-00-00-00",
+        "pc-f",
+        "S-F2",
+        "aa:bb:cc:00:00:f2",
+    )
+    .await;
+    let token = fresh.token();
+    assert_eq!(fresh.api("/api/v1/duplicates", &token).await.1["total"], 1);
+    send(
+        &fresh,
+        "h-2026-01-01-00-00-00",
+        "PC-F",
+        "S-F3",
+        "aa:bb:cc:00:00:f3",
+    )
+    .await;
+    let (_, now) = fresh.api("/api/v1/duplicates", &token).await;
+    assert_eq!(now["sets"][0]["computers"].as_array().unwrap().len(), 3);
+}

@@ -22,6 +22,7 @@ mod duplicates;
 mod group_settings;
 mod groups;
 mod hardening;
+mod history;
 mod ipdiscover_admin;
 mod ipdiscover_agents_page;
 mod ipdiscover_analyze;

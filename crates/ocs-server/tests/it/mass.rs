@@ -146,7 +146,7 @@ async fn whole_result_of_a_search_beyond_one_page() {
     let mut big: Vec<HostId> = ids.iter().copied().step_by(2).collect();
     big.extend(ids.iter().copied().skip(1).step_by(2).take(5));
     assert_eq!(big.len(), 70);
-    store.mass_set_tag(&big, "BIG").await.unwrap();
+    store.mass_set_tag(&big, "BIG", "test", 0).await.unwrap();
 
     let search = console.get("/search?f0=tag&o0=equal&v0=BIG").await;
     assert_eq!(search.status, 200);

@@ -209,38 +209,118 @@ type ComputerRow = (
     Option<i64>,
 );
 
+/// Rows of one multi-row insert into `duplicate_candidates` (4 values each).
+const ROWS_PER_INSERT: usize = crate::sql::MAX_PARAMS / 4;
+
+/// What a search of the fleet's candidate sets found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CandidatesFound {
+    /// Rows stored (one per computer of a set, per mode).
+    pub rows: usize,
+}
+
 impl Store {
-    /// Sets and computers the mode finds.
+    /// When the candidate sets were last found (`None`: never).
+    pub async fn duplicate_candidates_refreshed_at(&self) -> Result<Option<i64>> {
+        Ok(
+            sqlx::query_scalar(
+                "SELECT refreshed_at FROM duplicate_candidates_refresh WHERE id = 1",
+            )
+            .fetch_optional(&self.pool)
+            .await?,
+        )
+    }
+
+    /// Finds every mode's candidate sets across the fleet and replaces the stored ones. The
+    /// grouping reads off the writer; only the swap is a write, and a computer deleted in
+    /// between is left out rather than failing it.
+    pub async fn refresh_duplicate_candidates(&self, now: i64) -> Result<CandidatesFound> {
+        let mut found: Vec<(&'static str, String, String, i64)> = Vec::new();
+        for mode in DuplicateMode::ALL {
+            let keys = mode.keys_sql();
+            let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
+                "WITH keys AS ({keys}), \
+                 sets AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(*) > 1) \
+                 SELECT k1, k2, id FROM keys WHERE (k1, k2) IN (SELECT k1, k2 FROM sets)"
+            ))
+            .fetch_all(&self.read_pool)
+            .await?;
+            found.extend(
+                rows.into_iter()
+                    .map(|(k1, k2, id)| (mode.name(), k1, k2, id)),
+            );
+        }
+        let mut tx = self.begin().await?;
+        if self.backend == crate::Backend::Postgres {
+            // Two instances replacing the sets at once would collide on the keys.
+            sqlx::query(
+                "SELECT pg_advisory_xact_lock(hashtextextended('duplicate candidates', 0))",
+            )
+            .execute(tx.conn())
+            .await?;
+        }
+        sqlx::query("DELETE FROM duplicate_candidates")
+            .execute(tx.conn())
+            .await?;
+        for chunk in found.chunks(ROWS_PER_INSERT) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| format!("({})", crate::sql::placeholders(self.backend, r * 4 + 1, 4)))
+                .collect();
+            let sql = format!(
+                "WITH v (mode, k1, k2, id) AS (VALUES {}) \
+                 INSERT INTO duplicate_candidates (mode, k1, k2, hardware_id) \
+                 SELECT v.mode, v.k1, v.k2, v.id FROM v JOIN hardware h ON h.id = v.id",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (mode, k1, k2, id) in chunk {
+                q = q.bind(*mode).bind(k1.clone()).bind(k2.clone()).bind(*id);
+            }
+            q.execute(tx.conn()).await?;
+        }
+        sqlx::query(
+            "INSERT INTO duplicate_candidates_refresh (id, refreshed_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET refreshed_at = excluded.refreshed_at",
+        )
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+        tx.commit().await?;
+        Ok(CandidatesFound { rows: found.len() })
+    }
+
+    /// Sets and computers the mode found, as last searched. A set a deletion or a merge left
+    /// with one computer no longer counts.
     pub async fn duplicate_count(&self, mode: DuplicateMode) -> Result<CandidateCount> {
-        let keys = mode.keys_sql();
-        let (sets, computers): (i64, i64) = sqlx::query_as(&format!(
-            "WITH keys AS ({keys}), \
+        let (sets, computers): (i64, i64) = sqlx::query_as(
+            "WITH keys AS (SELECT hardware_id AS id, k1, k2 FROM duplicate_candidates WHERE mode = $1), \
              sets AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(*) > 1) \
              SELECT (SELECT COUNT(*) FROM sets), \
-             (SELECT COUNT(DISTINCT id) FROM keys WHERE (k1, k2) IN (SELECT k1, k2 FROM sets))"
-        ))
+             (SELECT COUNT(DISTINCT id) FROM keys WHERE (k1, k2) IN (SELECT k1, k2 FROM sets))",
+        )
+        .bind(mode.name())
         .fetch_one(&self.read_pool)
         .await?;
         Ok(CandidateCount { sets, computers })
     }
 
-    /// A page of the mode's sets, ordered by their values.
+    /// A page of the mode's sets, ordered by their values, as last searched.
     pub async fn duplicate_sets(
         &self,
         mode: DuplicateMode,
         limit: i64,
         offset: i64,
     ) -> Result<Vec<CandidateSet>> {
-        let keys = mode.keys_sql();
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(&format!(
-            "WITH keys AS ({keys}), \
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "WITH keys AS (SELECT hardware_id AS id, k1, k2 FROM duplicate_candidates WHERE mode = $3), \
              page AS (SELECT k1, k2 FROM keys GROUP BY k1, k2 HAVING COUNT(*) > 1 \
                       ORDER BY k1, k2 LIMIT $1 OFFSET $2) \
              SELECT k1, k2, id FROM keys WHERE (k1, k2) IN (SELECT k1, k2 FROM page) \
-             ORDER BY k1, k2, id"
-        ))
+             ORDER BY k1, k2, id",
+        )
         .bind(limit)
         .bind(offset)
+        .bind(mode.name())
         .fetch_all(&self.read_pool)
         .await?;
         let two = mode.criteria().len() == 2;
@@ -374,6 +454,15 @@ mod tests {
             ],
         )
         .await;
+        assert_eq!(
+            store.duplicate_candidates_refreshed_at().await.unwrap(),
+            None
+        );
+        assert!(store.refresh_duplicate_candidates(100).await.unwrap().rows > 0);
+        assert_eq!(
+            store.duplicate_candidates_refreshed_at().await.unwrap(),
+            Some(100)
+        );
         let sets = |mode| {
             let store = store.clone();
             async move {
@@ -439,5 +528,33 @@ mod tests {
             Ok(DuplicateMode::SerialMac)
         );
         assert!("name".parse::<DuplicateMode>().is_err());
+
+        // A deleted computer leaves its sets at once; one left alone is no set.
+        store
+            .delete_computers(
+                &[crate::HostId(ids[5])],
+                &crate::Deletion {
+                    by: "test".into(),
+                    reason: "manual".into(),
+                    now: 150,
+                    trace: false,
+                    inactive_before: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            sets(DuplicateMode::Serial).await,
+            [(k(&["s1"]), vec![ids[0], ids[2]])]
+        );
+        // Searching again replaces, never adds.
+        store.refresh_duplicate_candidates(200).await.unwrap();
+        assert_eq!(
+            store.duplicate_count(DuplicateMode::Serial).await.unwrap(),
+            CandidateCount {
+                sets: 1,
+                computers: 2
+            }
+        );
     }
 }

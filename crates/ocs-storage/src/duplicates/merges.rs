@@ -14,8 +14,8 @@ use crate::sql::placeholders;
 use crate::{MergeSource, Result, Store, StoreError, WriteTx};
 
 /// Tables with a `hardware_id` column left out of snapshots: logs that keep a computer's ID
-/// on purpose.
-const NOT_SNAPSHOTTED: &[&str] = &["deleted_computers", "deleted_equiv"];
+/// on purpose, and the duplicates page's candidate sets (found again after an undo).
+const NOT_SNAPSHOTTED: &[&str] = &["deleted_computers", "deleted_equiv", "duplicate_candidates"];
 
 /// Why computers were merged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,8 +17,9 @@ use ocs_storage::{DuplicateCriteria, HardwareUpdate, HostId, WriteTx, TAG};
 use crate::app::agent::agent_auth::Binding;
 use crate::app::agent::AgentMeta;
 use crate::app::agent::{contacts, files};
+use crate::app::history::record::Recorder;
 use crate::app::options::Options;
-use crate::app::{ipdiscover, software};
+use crate::app::{history, ipdiscover, software};
 use crate::app::{AppError, AppState};
 
 /// The request body as received, for `.ocs` copies (which decode it again when they are
@@ -84,13 +85,30 @@ pub async fn ingest(
         None => (tx.insert_host(&inv.deviceid).await?, true, 0),
     };
     let mut changes = Vec::new();
+    let mut history = Recorder::new(state.config.history.enabled && !created);
+    if created && state.config.history.enabled {
+        history.created(inv.hardware_text("NAME"));
+    }
+    // The HARDWARE bit is set at almost every inventory, so the stored row is read only when
+    // the history needs it, and compared in memory.
+    if history.on() && inv.hardware.is_some() && hardware_sent_changed(inv, meta) {
+        let stored = tx.hardware_row(id).await?;
+        history.hardware(stored.as_deref(), inv.hardware.as_deref());
+    }
 
     tx.update_hardware(id, &hardware_update(inv, meta, old_checksum, now))
         .await?;
 
-    if created || options.on("ACCEPT_TAG_UPDATE_FROM_CLIENT") {
-        if let Some(entries) = &inv.accountinfo {
+    if let Some(entries) = &inv.accountinfo {
+        if created {
             tx.write_accountinfo(id, entries).await?;
+        } else if options.on("ACCEPT_TAG_UPDATE_FROM_CLIENT") {
+            if history.on() {
+                tx.write_accountinfo_recorded(id, entries, "agent", now)
+                    .await?;
+            } else {
+                tx.write_accountinfo(id, entries).await?;
+            }
         }
     }
 
@@ -113,12 +131,24 @@ pub async fn ingest(
             (_, Storage::AppendOnly) => tx.append_section(id, section, &rows.rows).await?,
             // A new device has no rows to delete or compare.
             _ if created => tx.append_section(id, section, &rows.rows).await?,
+            // The history needs the rows removed: a rewrite becomes a row-level merge, which
+            // stores the same rows.
+            _ if history.on() && history::diff::tracked(section) => {
+                let written = tx.diff_section_rows(id, section, &rows.rows).await?;
+                history.section(section, &written);
+                written.change()
+            }
             (Write::Merge, _) => tx.diff_section(id, section, &rows.rows).await?,
             (Write::Replace, _) => tx.replace_section(id, section, &rows.rows).await?,
         };
         changes.push((section.element, change));
     }
     let software = match &inv.softwares {
+        Some(rows) if history.on() => {
+            let written = tx.reconcile_software_diff(id, rows).await?;
+            history.software(&written);
+            Some(written.change)
+        }
         Some(rows) => Some(tx.reconcile_software(id, rows).await?),
         None => None,
     };
@@ -137,6 +167,9 @@ pub async fn ingest(
             .await?;
     tx.close_prolog_session(&inv.deviceid).await?;
 
+    let recorded = history.len();
+    history.write(&mut tx, id, now).await?;
+
     let merged = merge_duplicates(&mut tx, options, &binding, id, inv, now).await?;
     binding.claim(&mut tx, id, now).await?;
     let reply = account_reply(&mut tx, id, inv, !created || merged > 0).await?;
@@ -152,9 +185,14 @@ pub async fn ingest(
         .chain(software.map(|s| format!("SOFTWARES+{}-{}={}", s.inserted, s.deleted, s.kept)))
         .collect();
     let summary = format!(
-        "{} device, {} sections written{}{}{}",
+        "{} device, {} sections written{}{}{}{}",
         if created { "new" } else { "known" },
         changes.len(),
+        if recorded > 0 && !created {
+            format!(", {recorded} change(s) recorded")
+        } else {
+            String::new()
+        },
         if merged > 0 {
             format!(", {merged} duplicate(s) merged")
         } else {
@@ -177,6 +215,13 @@ pub async fn ingest(
         created,
         summary,
     })
+}
+
+/// Whether the HARDWARE section may have changed: its CHECKSUM bit is set, or the agent cannot
+/// say (no CHECKSUM, or FusionInventory, whose bit is not reliable).
+fn hardware_sent_changed(inv: &Inventory, meta: &AgentMeta) -> bool {
+    useragent::is_fusioninventory(&meta.user_agent)
+        || ocs_proto::catalogue::HARDWARE.changed(inv.checksum)
 }
 
 /// How a present section of a known device is written.

@@ -3,6 +3,7 @@
 //! the search's date criteria are, so that each figure equals the list it opens.
 
 use ocs_storage::dashboard::{Breakdown, RecentInventory, Repartition};
+use ocs_storage::history::{ChangeFilter, ChangeRecord};
 use ocs_storage::software_fleet::{SoftwareFilter, SoftwareSort, SoftwareSummary};
 use ocs_storage::Page;
 
@@ -15,6 +16,8 @@ pub const CHART_VALUES: usize = 8;
 pub const TOP_SOFTWARE: u32 = 10;
 /// Inventories listed.
 pub const RECENT_INVENTORIES: i64 = 10;
+/// Changes listed.
+pub const RECENT_CHANGES: u32 = 10;
 /// Days without contact after which a computer counts as not seen.
 pub const NOT_SEEN_DAYS: i64 = 30;
 /// The "seen in the last N days" figures.
@@ -56,6 +59,8 @@ pub struct Dashboard {
     pub software_counted_at: Option<i64>,
     /// The latest inventories.
     pub recent: Vec<RecentInventory>,
+    /// The latest changes.
+    pub changes: Vec<ChangeRecord>,
 }
 
 /// Reads the dashboard's figures.
@@ -111,6 +116,16 @@ pub async fn dashboard(state: &AppState) -> Result<Dashboard, AppError> {
         top_software,
         software_counted_at,
         recent: store.recent_inventories(RECENT_INVENTORIES).await?,
+        changes: store
+            .changes(
+                &ChangeFilter::default(),
+                Page {
+                    number: 1,
+                    size: RECENT_CHANGES,
+                },
+            )
+            .await?
+            .records,
     })
 }
 

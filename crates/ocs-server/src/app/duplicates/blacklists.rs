@@ -5,6 +5,7 @@
 pub use ocs_storage::duplicates::blacklists::Blacklist;
 
 use crate::app::auth::Admin;
+use crate::app::refresh::{self, Cached};
 use crate::app::{AppError, AppState};
 
 /// Longest serial accepted.
@@ -59,6 +60,9 @@ pub async fn add(
     let value = normalise(list, value)?;
     let added = state.store.blacklist_add(list, &value).await?;
     tracing::info!(list = ?list, value = %value, added, by = %admin.viewer.login, "duplicate blacklist changed");
+    if added {
+        refresh::invalidate(state, Cached::DuplicateCandidates).await?;
+    }
     Ok(added)
 }
 
@@ -73,7 +77,7 @@ pub async fn remove(
         return Err(AppError::NotFound(format!("{value:?} is not in the list")));
     }
     tracing::info!(list = ?list, value = %value, by = %admin.viewer.login, "duplicate blacklist value removed");
-    Ok(())
+    refresh::invalidate(state, Cached::DuplicateCandidates).await
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ use ocs_storage::HostId;
 use crate::app::api::ApiWriter;
 use crate::app::auth::Admin;
 use crate::app::options::Options;
+use crate::app::refresh::{self, Cached};
 use crate::app::{AppError, AppState};
 
 /// Computers one merge may take.
@@ -123,6 +124,8 @@ pub async fn undo(state: &AppState, by: &Merger, id: i64) -> Result<Vec<i64>, Ap
     match state.store.undo_merge(id, &by.0, now).await? {
         Ok(restored) => {
             tracing::info!(merge = id, restored = ?restored, by = %by.0, "merge undone");
+            // The computers put back are in no candidate set until they are searched again.
+            refresh::invalidate(state, Cached::DuplicateCandidates).await?;
             Ok(restored)
         }
         Err(UndoRefusal::Unknown) => Err(AppError::NotFound(format!("no merge {id}"))),

@@ -8,6 +8,7 @@ use ocs_storage::duplicates::candidates::{
     CandidateComputer, CandidateCount, CandidateSet, DuplicateMode,
 };
 
+use crate::app::refresh::{self, Cached};
 use crate::app::{AppError, AppState};
 
 /// Sets per page unless asked otherwise.
@@ -29,16 +30,9 @@ pub fn mode_param(mode: Option<&str>) -> Result<DuplicateMode, AppError> {
 
 /// A page number and size from a request.
 pub fn page_param(page: Option<&str>, per_page: Option<&str>) -> Result<(u32, u32), AppError> {
-    let parse = |t: Option<&str>, default: u32| match t {
-        None | Some("") => Ok(default),
-        Some(p) => p.parse::<u32>().map_err(|_| bad("duplicates.bad_page")),
-    };
-    let number = parse(page, 1)?;
-    let size = parse(per_page, DEFAULT_PER_PAGE)?;
-    if number == 0 || size == 0 || size > MAX_PER_PAGE {
-        return Err(bad("duplicates.bad_page"));
-    }
-    Ok((number, size))
+    crate::app::page_request(page, per_page, DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        .map(|p| (p.number, p.size))
+        .ok_or_else(|| bad("duplicates.bad_page"))
 }
 
 /// Sets and computers found by every mode, in the page's order; `known` is a mode already
@@ -71,6 +65,8 @@ pub struct Candidates {
     pub per_page: u32,
     /// The page's sets, each with its computers (in the set's order).
     pub sets: Vec<(CandidateSet, Vec<CandidateComputer>)>,
+    /// When the fleet was last searched (`None`: being searched for the first time).
+    pub found_at: Option<i64>,
 }
 
 /// A page of a mode's candidate sets.
@@ -79,6 +75,7 @@ pub async fn candidates(
     mode: DuplicateMode,
     (page, per_page): (u32, u32),
 ) -> Result<Candidates, AppError> {
+    let found_at = refresh::ensure_fresh(state, Cached::DuplicateCandidates).await?;
     let count = state.store.duplicate_count(mode).await?;
     let offset = i64::from(page - 1) * i64::from(per_page);
     let sets = state
@@ -109,6 +106,7 @@ pub async fn candidates(
         page,
         per_page,
         sets,
+        found_at,
     })
 }
 

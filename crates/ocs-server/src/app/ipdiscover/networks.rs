@@ -42,18 +42,8 @@ pub fn netid_param(text: &str) -> Result<String, AppError> {
 
 /// A page number and size from a request (`None`: the default), or a 400.
 pub fn page_param(page: Option<&str>, per_page: Option<&str>) -> Result<Page, AppError> {
-    let number = match page {
-        None | Some("") => 1,
-        Some(p) => p.parse::<u32>().map_err(|_| bad("networks.bad_page"))?,
-    };
-    let size = match per_page {
-        None | Some("") => DEFAULT_PER_PAGE,
-        Some(p) => p.parse::<u32>().map_err(|_| bad("networks.bad_page"))?,
-    };
-    if number == 0 || size == 0 || size > MAX_PER_PAGE {
-        return Err(bad("networks.bad_page"));
-    }
-    Ok(Page { number, size })
+    crate::app::page_request(page, per_page, DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        .ok_or_else(|| bad("networks.bad_page"))
 }
 
 /// A sort direction from a request: `asc` (or nothing) or `desc`.

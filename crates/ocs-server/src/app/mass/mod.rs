@@ -411,14 +411,15 @@ pub async fn apply(
 ) -> Result<Applied, AppError> {
     let ids = resolve(state, selection).await?;
     let store = &state.store;
+    let (by, now) = (admin.viewer.login.as_str(), state.clock.now());
     let applied = match action {
         Action::SetTag(tag) => Applied {
-            changed: store.mass_set_tag(&ids, tag).await?,
+            changed: store.mass_set_tag(&ids, tag, by, now).await?,
             skipped: 0,
         },
         Action::SetField { field, value, .. } => Applied {
             changed: store
-                .mass_set_accountinfo_field(&ids, *field, value)
+                .mass_set_accountinfo_field(&ids, *field, value, by, now)
                 .await?,
             skipped: 0,
         },

@@ -39,16 +39,8 @@ pub fn text_param(text: Option<&str>, key: &'static str) -> Result<String, AppEr
 
 /// A page number and size from a request, or a 400.
 pub fn page_param(page: Option<&str>, per_page: Option<&str>) -> Result<Page, AppError> {
-    let parse = |t: Option<&str>, default: u32| match t {
-        None | Some("") => Ok(default),
-        Some(p) => p.parse::<u32>().map_err(|_| bad("software.bad_page")),
-    };
-    let number = parse(page, 1)?;
-    let size = parse(per_page, DEFAULT_PER_PAGE)?;
-    if number == 0 || size == 0 || size > MAX_PER_PAGE {
-        return Err(bad("software.bad_page"));
-    }
-    Ok(Page { number, size })
+    crate::app::page_request(page, per_page, DEFAULT_PER_PAGE, MAX_PER_PAGE)
+        .ok_or_else(|| bad("software.bad_page"))
 }
 
 /// A sort direction from a request: `asc` (or nothing) or `desc`.

@@ -47,6 +47,8 @@ pub struct DuplicatesPage {
     computers: i64,
     page: u32,
     per_page: u32,
+    /// When the fleet was last compared (`null`: being compared for the first time).
+    found_at: Option<String>,
     sets: Vec<SetItem>,
 }
 
@@ -66,6 +68,7 @@ async fn list_get(
             computers: c.count.computers,
             page: c.page,
             per_page: c.per_page,
+            found_at: rfc3339(c.found_at),
             sets: c
                 .sets
                 .into_iter()

@@ -69,6 +69,7 @@ struct HomePage {
     panels: Vec<Panel>,
     software_note: String,
     recent: Vec<RecentRow>,
+    changes: Vec<super::history::ChangeLine>,
 }
 
 async fn home_get(State(state): State<AppState>, signed: SignedIn) -> Response {
@@ -155,6 +156,11 @@ async fn home_get(State(state): State<AppState>, signed: SignedIn) -> Response {
             panels,
             software_note,
             recent,
+            changes: d
+                .changes
+                .iter()
+                .map(|r| super::history::line(&ctx.tr, r))
+                .collect(),
         },
     )
 }

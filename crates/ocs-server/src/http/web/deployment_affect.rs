@@ -6,13 +6,12 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use ocs_storage::{Affectation, GroupId, HostId};
 
-use super::{error_page, outcome, render, Ctx, PageCtx, SignedIn};
+use super::{error_page, outcome, Ctx, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::deployment::affect;
 use crate::app::groups::Editor;
@@ -117,24 +116,8 @@ fn postcmd_choices(tr: &Tr) -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// Answers a block: the bare fragment to htmx (no flash: the page around it shows it), the
-/// whole page otherwise.
 fn block(ctx: &Ctx, view: &impl Template) -> Response {
-    if !ctx.hx {
-        return render(ctx, StatusCode::OK, view);
-    }
-    match view.render() {
-        Ok(html) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed").into_response()
-        }
-    }
+    super::render_block(ctx, view)
 }
 
 #[derive(Template)]

@@ -93,6 +93,7 @@ struct DuplicatesPage {
     tabs: Vec<ModeTab>,
     mode_label: String,
     summary: String,
+    found: String,
     mode: &'static str,
     page_number: u32,
     sets: Vec<SetView>,
@@ -184,6 +185,10 @@ async fn duplicates_get(
                 .to_owned(),
             mode: mode.name(),
             page_number: c.page,
+            found: match c.found_at {
+                Some(at) => tr.fmt("duplicates.found_at", &[("when", &date_text(at))]),
+                None => tr.get("duplicates.finding").to_owned(),
+            },
             summary: tr.fmt(
                 "duplicates.summary",
                 &[("sets", &c.count.sets), ("n", &c.count.computers)],

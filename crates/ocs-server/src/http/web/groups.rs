@@ -5,8 +5,8 @@
 
 use askama::Template;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use ocs_storage::groups::{GroupKind, GroupOfComputer, MemberState};
@@ -588,21 +588,7 @@ async fn computer_groups_get(
         lines,
         others,
     };
-    if !ctx.hx {
-        return render(&ctx, StatusCode::OK, &view);
-    }
-    match view.render() {
-        Ok(html) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-            html,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template rendering failed");
-            (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed").into_response()
-        }
-    }
+    super::render_block(&ctx, &view)
 }
 
 /// Adds the computer to a group: to a static group as a member, into a dynamic one by force.

@@ -16,6 +16,7 @@ pub mod deployment_status;
 pub mod duplicates;
 pub mod group_settings;
 pub mod groups;
+pub mod history;
 pub mod ipdiscover;
 pub mod ipdiscover_admin;
 pub mod ipdiscover_agents;
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(dashboard::router())
         .merge(duplicates::router())
+        .merge(history::router())
         .merge(computers::router())
         .merge(mass::router())
         .merge(group_settings::router())
@@ -228,6 +230,26 @@ pub fn render(ctx: &Ctx, status: StatusCode, page: &impl Template) -> Response {
             }
             r
         }
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed").into_response()
+        }
+    }
+}
+
+/// Answers a block of a page loaded by htmx (a card of the computer page): the bare fragment
+/// to htmx, without `HX-Push-Url` (the address stays the page's), the whole page otherwise.
+pub fn render_block(ctx: &Ctx, view: &impl Template) -> Response {
+    if !ctx.hx {
+        return render(ctx, StatusCode::OK, view);
+    }
+    match view.render() {
+        Ok(html) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "rendering failed").into_response()
