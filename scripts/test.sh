@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: installs what the tests need (the real
-# OCS and FusionInventory agents, PostgreSQL, from Debian), starts a throwaway PostgreSQL
-# cluster on 127.0.0.1, checks formatting and lints, then runs the whole test suite twice:
+# OCS and FusionInventory agents, PostgreSQL, from Debian), starts the original OCS server
+# (../shared/tools/real-ocs) and a throwaway PostgreSQL cluster on 127.0.0.1, checks
+# formatting and lints, then runs the whole test suite twice:
 # on SQLite, then on PostgreSQL. Under CI=true a missing dependency fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,8 @@ command -v sqlite3 >/dev/null || need_packages+=(sqlite3) # a browser test ages 
 command -v ip >/dev/null || need_packages+=(iproute2) # the network-discovery tests build namespaces
 command -v nmap >/dev/null || need_packages+=(nmap) # Analyze, and the Unix agent's scan fallback
 command -v nmblookup >/dev/null || need_packages+=(samba-common-bin) # Analyze's NetBIOS names
+# The original's injector, run against our server by the injector's tests.
+[ -f /usr/share/ocsinventory-server/binutils/ocsinventory-injector.pl ] || need_packages+=(ocsinventory-server)
 if ((${#need_packages[@]})); then
     log "installing ${need_packages[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
@@ -38,6 +41,21 @@ fi
 
 if [ ! -d ../shared/fixtures/real-agent ] && [ -z "${OCS_FIXTURES_DIR:-}" ]; then
     echo "error: the real-agent captures are expected in ../shared/fixtures/real-agent (or set OCS_FIXTURES_DIR)" >&2
+    exit 1
+fi
+
+# The original server on 127.0.0.1:8090 (MariaDB and Apache, from Debian), which our
+# injector's tests send to; a minute the first time, seconds after.
+real_ocs=../shared/tools/real-ocs/setup.sh
+if [ -f "$real_ocs" ]; then
+    log "starting the original OCS server (real-ocs) on 127.0.0.1:8090"
+    bash "$real_ocs" --no-smoke >/tmp/real-ocs-setup.log 2>&1 || {
+        tail -20 /tmp/real-ocs-setup.log >&2
+        echo "error: the original OCS server did not start (see /tmp/real-ocs-setup.log)" >&2
+        exit 1
+    }
+elif [ "${CI:-}" = true ]; then
+    echo "error: $real_ocs is missing; the injector's tests need the original server" >&2
     exit 1
 fi
 

@@ -162,6 +162,7 @@ impl Config {
                 proxy: o.proxy.clone().or(file.proxy),
                 timeout: Duration::from_secs(o.timeout.or(file.timeout).unwrap_or(120)),
                 debug: o.debug,
+                user_agent: None,
             },
             server,
             tag: o.tag.clone().or(file.tag),

@@ -51,6 +51,8 @@ pub struct TransportConfig {
     pub timeout: Duration,
     /// Log the XML exchanged.
     pub debug: bool,
+    /// User-Agent to send instead of [`USER_AGENT`] (the injector's).
+    pub user_agent: Option<String>,
 }
 
 /// A client for one server.
@@ -98,7 +100,7 @@ impl Client {
         let agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(config.timeout))
-            .user_agent(USER_AGENT)
+            .user_agent(config.user_agent.as_deref().unwrap_or(USER_AGENT))
             .tls_config(tls.build())
             .proxy(proxy)
             .max_redirects(3)
@@ -191,9 +193,30 @@ impl Client {
         }
     }
 
+    /// POSTs a document already encoded as it is to be sent (zlib, as an `.ocs` file holds
+    /// it), answering an authentication challenge, and returns the reply body as received
+    /// (the caller decides whether it must be readable); any status but 2xx is an error.
+    pub fn send_encoded(&self, query: &'static str, body: &[u8]) -> Result<Vec<u8>, Error> {
+        let mut response = self.send_body(query, body)?;
+        response
+            .body_mut()
+            .with_config()
+            .limit(MAX_REPLY as u64)
+            .read_to_vec()
+            .map_err(|e| self.transport_error(e))
+    }
+
     /// POSTs one document and returns the decoded reply XML.
     fn exchange(&self, query: &'static str, xml: &str) -> Result<Vec<u8>, Error> {
-        let mut response = self.send(query, xml)?;
+        let response = self.send(query, xml)?;
+        self.reply_of(query, response)
+    }
+
+    fn reply_of(
+        &self,
+        query: &'static str,
+        mut response: ureq::http::Response<ureq::Body>,
+    ) -> Result<Vec<u8>, Error> {
         let raw = response
             .body_mut()
             .with_config()
@@ -228,8 +251,18 @@ impl Client {
         if self.config.debug {
             tracing::debug!(query, "sending:\n{xml}");
         }
-        let body = codec::encode_body(xml.as_bytes(), BodyEncoding::Zlib);
-        let mut response = self.post(&body, None)?;
+        self.send_body(
+            query,
+            &codec::encode_body(xml.as_bytes(), BodyEncoding::Zlib),
+        )
+    }
+
+    fn send_body(
+        &self,
+        query: &'static str,
+        body: &[u8],
+    ) -> Result<ureq::http::Response<ureq::Body>, Error> {
+        let mut response = self.post(body, None)?;
         if response.status().as_u16() == 401 {
             let challenge = response
                 .headers()
@@ -247,7 +280,7 @@ impl Client {
                 (None, _) => None,
             };
             match answer {
-                Some(header) => response = self.post(&body, Some(&header))?,
+                Some(header) => response = self.post(body, Some(&header))?,
                 None => {
                     return Err(Error::Unauthorized {
                         url: self.config.url.clone(),
@@ -268,7 +301,11 @@ impl Client {
         if status == 400 && query == "PROLOG" {
             return Err(Error::RefusedUserAgent {
                 url: self.config.url.clone(),
-                user_agent: USER_AGENT.into(),
+                user_agent: self
+                    .config
+                    .user_agent
+                    .clone()
+                    .unwrap_or_else(|| USER_AGENT.into()),
             });
         }
         if !(200..300).contains(&status) {

@@ -94,6 +94,25 @@ pub fn in_ci() -> bool {
     std::env::var("CI").as_deref() == Ok("true")
 }
 
+/// The server binary for another crate's tests: `OCS_SERVER_BIN`, else `ocs-server` next to
+/// `exe` (that crate's binary: a workspace build puts both in one directory). `None` (with a
+/// notice) means skip; under `CI=true` a missing binary is a panic.
+pub fn server_bin_next_to(exe: &str) -> Option<PathBuf> {
+    let candidate = std::env::var_os("OCS_SERVER_BIN")
+        .map(PathBuf::from)
+        .or_else(|| Path::new(exe).parent().map(|d| d.join("ocs-server")));
+    match candidate.filter(|p| p.is_file()) {
+        Some(p) => Some(p),
+        None if in_ci() => panic!(
+            "no ocs-server binary next to {exe}: build it first (cargo build -p ocs-server) or set OCS_SERVER_BIN"
+        ),
+        None => {
+            eprintln!("SKIPPED: no ocs-server binary (run cargo build -p ocs-server, or set OCS_SERVER_BIN)");
+            None
+        }
+    }
+}
+
 /// The admin URL for tests that need PostgreSQL whatever the backend: `None` (with a notice)
 /// when there is none outside CI; a panic under `CI=true`.
 pub fn require_postgres(test: &str) -> Option<String> {

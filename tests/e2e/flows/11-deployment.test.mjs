@@ -47,7 +47,12 @@ test('a package is built, activated, affected from a search and its success vali
     const packageUrl = `/packages/${fileid}`;
 
     // Activate with the defaults: the server fetches its own info file over HTTPS.
+    // The activation answers once the check is done: wait for its message before reloading
+    // (under load the reload could otherwise overtake it).
     await page.locator('#activate').click();
+    await page.locator('.flash-ok', { hasText: 'Package activated.' })
+      .or(page.locator('.flash-error')).first().waitFor({ timeout: 30000 });
+    assert.equal(await page.locator('.flash-error').count(), 0, await page.locator('main').innerText());
     await page.goto(packageUrl);
     await page.locator('table#activations').waitFor();
     assert.equal(await page.locator('table#activations tbody tr').count(), 1);

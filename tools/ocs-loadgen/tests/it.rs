@@ -5,32 +5,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
 use ocs_loadgen::fleet::{Change, FleetSpec};
 use ocs_testkit::TestServer;
 
-/// The server binary: `OCS_SERVER_BIN`, else `ocs-server` next to our binary (a workspace
-/// build puts both in the same directory). `None` means skip, except under CI.
 fn server_bin() -> Option<PathBuf> {
-    let candidate = std::env::var_os("OCS_SERVER_BIN")
-        .map(PathBuf::from)
-        .or_else(|| {
-            Path::new(env!("CARGO_BIN_EXE_ocs-loadgen"))
-                .parent()
-                .map(|d| d.join("ocs-server"))
-        });
-    match candidate.filter(|p| p.is_file()) {
-        Some(p) => Some(p),
-        None if ocs_testkit::in_ci() => panic!(
-            "no ocs-server binary next to ocs-loadgen: build it first (cargo build -p ocs-server) or set OCS_SERVER_BIN"
-        ),
-        None => {
-            eprintln!("SKIPPED: no ocs-server binary (run cargo build -p ocs-server, or set OCS_SERVER_BIN)");
-            None
-        }
-    }
+    ocs_testkit::server_bin_next_to(env!("CARGO_BIN_EXE_ocs-loadgen"))
 }
 
 fn loadgen(args: &[&str]) -> Output {

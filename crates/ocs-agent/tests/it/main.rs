@@ -31,26 +31,8 @@ fn run(cmd: &mut Command) -> Output {
     cmd.stdin(Stdio::null()).output().unwrap()
 }
 
-/// The server binary: `OCS_SERVER_BIN`, else `ocs-server` next to our binary (a workspace
-/// build puts both in the same directory). `None` means skip, except under CI.
 fn server_bin() -> Option<PathBuf> {
-    let candidate = std::env::var_os("OCS_SERVER_BIN")
-        .map(PathBuf::from)
-        .or_else(|| {
-            Path::new(env!("CARGO_BIN_EXE_ocs-agent"))
-                .parent()
-                .map(|d| d.join("ocs-server"))
-        });
-    match candidate.filter(|p| p.is_file()) {
-        Some(p) => Some(p),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("OCS_SERVER_BIN is not set and no ocs-server binary was found next to ocs-agent: build it first (cargo build -p ocs-server) and point OCS_SERVER_BIN at it")
-        }
-        None => {
-            eprintln!("SKIPPED: no ocs-server binary (set OCS_SERVER_BIN or run cargo build -p ocs-server)");
-            None
-        }
-    }
+    ocs_testkit::server_bin_next_to(env!("CARGO_BIN_EXE_ocs-agent"))
 }
 
 /// Section elements and row counts of an inventory document.
