@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Manage console accounts (and who may use the web services).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
     /// Manage agent credentials kept in the database (HTTP Basic on /ocsinventory).
     AgentUser {
         #[command(subcommand)]
@@ -177,6 +182,32 @@ enum TokenCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum UsersCommand {
+    /// Create a console account; the password is the first line of standard input.
+    Add {
+        /// Login.
+        login: String,
+        /// `administrator` (everything) or `user` (read-only).
+        #[arg(long, value_parser = ["administrator", "user"])]
+        role: String,
+        /// Allow the account the web services.
+        #[arg(long)]
+        web_services: bool,
+        /// Read the password from standard input (its first line); required, so that it
+        /// never appears in the process list or the shell history.
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// List console accounts: login, role, web services, second factor, creation (never passwords).
+    List,
+    /// Delete a console account and close its sessions (never the last administrator).
+    Delete {
+        /// Login.
+        login: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum AgentUserCommand {
     /// Create an agent credential (the password comes from --password-file, or the first line of standard input).
     Add {
@@ -261,6 +292,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token { command } => {
             let state = open(config, &env).await?;
             token_command(&state, command).await
+        }
+        Command::Users { command } => {
+            let state = open(config, &env).await?;
+            users_command(&state, command).await
         }
         Command::AgentUser { command } => {
             let state = open(config, &env).await?;
@@ -401,6 +436,7 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
     let flusher = crate::app::agent::contacts::spawn_flusher(state.clone());
     let cleaner = crate::app::deletion::spawn_cleaner(state.clone());
     let purger = crate::app::history::spawn_purger(state.clone());
+    let forwarder = crate::app::forwarding::spawn_forwarder(state.clone())?;
     let app = crate::http::router(state.clone());
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let signal = tokio::spawn(async move {
@@ -437,6 +473,9 @@ async fn serve(config: Config, env: &[(String, String)]) -> anyhow::Result<()> {
     flusher.abort();
     cleaner.abort();
     purger.abort();
+    if let Some(f) = forwarder {
+        f.abort();
+    }
     crate::app::agent::contacts::flush(&state).await;
     store.close().await;
     tracing::info!("stopped");
@@ -602,7 +641,9 @@ async fn computers_command(
 }
 
 /// The first line of `file`, or of standard input.
-fn read_password(file: Option<&std::path::Path>, name: &str) -> anyhow::Result<String> {
+/// A password: the first line of `file`, else of standard input (after `prompt` on a
+/// terminal).
+fn read_password(file: Option<&std::path::Path>, prompt: &str) -> anyhow::Result<String> {
     use std::io::{BufRead, IsTerminal};
     let mut line = String::new();
     match file {
@@ -614,12 +655,64 @@ fn read_password(file: Option<&std::path::Path>, name: &str) -> anyhow::Result<S
         None => {
             let stdin = std::io::stdin();
             if stdin.is_terminal() {
-                eprint!("Password for agent user {name} (shown as typed; --password-file avoids that): ");
+                eprint!("{prompt}");
             }
             stdin.lock().read_line(&mut line)?;
         }
     }
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn agent_prompt(name: &str) -> String {
+    format!("Password for agent user {name} (shown as typed; --password-file avoids that): ")
+}
+
+async fn users_command(state: &AppState, command: UsersCommand) -> anyhow::Result<ExitCode> {
+    use crate::app::users::cli;
+    match command {
+        UsersCommand::Add {
+            login,
+            role,
+            web_services,
+            password_stdin: _,
+        } => {
+            let password = read_password(
+                None,
+                &format!("Password for console account {login} (shown as typed): "),
+            )?;
+            let role = cli::role(&role)?;
+            let id = cli::add(state, &login, &password, role, web_services).await?;
+            println!(
+                "console account {login} added (#{id}, {}{})",
+                role.as_str(),
+                if web_services { ", web services" } else { "" }
+            );
+        }
+        UsersCommand::List => {
+            let second_factor: std::collections::HashSet<i64> =
+                state.store.list_totp_users().await?.into_iter().collect();
+            println!("login\trole\tweb services\tsecond factor\tcreated");
+            for u in cli::list(state).await? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    u.login,
+                    u.role,
+                    if u.web_services != 0 { "yes" } else { "no" },
+                    if second_factor.contains(&u.id) {
+                        "yes"
+                    } else {
+                        "no"
+                    },
+                    crate::http::api::rfc3339(Some(u.created_at)).unwrap_or_default()
+                );
+            }
+        }
+        UsersCommand::Delete { login } => {
+            cli::delete(state, &login).await?;
+            println!("console account {login} deleted");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn agent_user_command(
@@ -632,7 +725,7 @@ async fn agent_user_command(
             name,
             password_file,
         } => {
-            let password = read_password(password_file.as_deref(), &name)?;
+            let password = read_password(password_file.as_deref(), &agent_prompt(&name))?;
             agent_auth::add_user(state, &name, &password).await?;
             println!("agent user {name} added");
             if !auth.enabled() {
@@ -643,7 +736,7 @@ async fn agent_user_command(
             name,
             password_file,
         } => {
-            let password = read_password(password_file.as_deref(), &name)?;
+            let password = read_password(password_file.as_deref(), &agent_prompt(&name))?;
             agent_auth::set_password(state, &name, &password).await?;
             println!(
                 "password of agent user {name} changed (running servers accept the old one for up to {} s)",

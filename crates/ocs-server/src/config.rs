@@ -49,6 +49,8 @@ pub struct Config {
     pub duplicates: DuplicatesConfig,
     /// What changed on each computer.
     pub history: HistoryConfig,
+    /// Relaying every inventory stored to upstream OCS servers.
+    pub forwarding: ForwardingConfig,
     /// Server option seeds (`PROLOG_FREQ = 12`, …), applied on first start only.
     pub options: BTreeMap<String, toml::Value>,
 }
@@ -269,6 +271,53 @@ impl Default for DuplicatesConfig {
     }
 }
 
+/// Relaying every inventory stored to upstream OCS servers (ours or the original), through a
+/// queue in the database.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ForwardingConfig {
+    /// Agent endpoints of the upstreams (`https://master.example.org/ocsinventory`).
+    pub upstreams: Vec<String>,
+    /// PEM file of the CA that signed the upstreams' certificates (else the system's CAs).
+    pub ca_file: Option<PathBuf>,
+    /// Check the upstreams' HTTPS certificates.
+    pub verify_tls: bool,
+    /// HTTP basic authentication user for the upstreams.
+    pub username: String,
+    /// Its password (`OCS_FORWARDING__PASSWORD_FILE` reads it from a file).
+    #[serde(skip_serializing)]
+    pub password: String,
+    /// Seconds before the first retry after a failure; doubled at each, up to an hour.
+    pub retry_min_secs: u64,
+}
+
+impl Default for ForwardingConfig {
+    fn default() -> Self {
+        ForwardingConfig {
+            upstreams: Vec::new(),
+            ca_file: None,
+            verify_tls: true,
+            username: String::new(),
+            password: String::new(),
+            retry_min_secs: 5,
+        }
+    }
+}
+
+impl ForwardingConfig {
+    fn validate(&self) -> anyhow::Result<()> {
+        for url in &self.upstreams {
+            if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() > 500 {
+                bail!("forwarding.upstreams: {url:?} must be an http:// or https:// URL of at most 500 characters");
+            }
+        }
+        if self.retry_min_secs == 0 || self.retry_min_secs > 3600 {
+            bail!("forwarding.retry_min_secs is 1 to 3600");
+        }
+        Ok(())
+    }
+}
+
 /// The change history.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -313,6 +362,7 @@ impl Default for Config {
             software: SoftwareConfig::default(),
             duplicates: DuplicatesConfig::default(),
             history: HistoryConfig::default(),
+            forwarding: ForwardingConfig::default(),
             options: BTreeMap::new(),
         }
     }
@@ -438,6 +488,7 @@ impl Config {
         if self.database.max_connections == 0 {
             bail!("database.max_connections must be positive");
         }
+        self.forwarding.validate()?;
         let supported = |url: &str| {
             url.starts_with("sqlite:")
                 || url.starts_with("postgres://")

@@ -15,6 +15,7 @@ mod deletion;
 pub mod deployment;
 mod dictionaries;
 pub mod duplicates;
+pub mod forwarding;
 pub mod groups;
 pub mod history;
 mod hosts;

@@ -91,6 +91,18 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_duplicate_candidates.sql"),
         postgres: include_str!("../migrations/postgres/0013_duplicate_candidates.sql"),
     },
+    Migration {
+        version: 14,
+        description: "web services permission of console accounts",
+        sqlite: include_str!("../migrations/sqlite/0014_web_services_accounts.sql"),
+        postgres: include_str!("../migrations/postgres/0014_web_services_accounts.sql"),
+    },
+    Migration {
+        version: 15,
+        description: "forwarding queue",
+        sqlite: include_str!("../migrations/sqlite/0015_forward_queue.sql"),
+        postgres: include_str!("../migrations/postgres/0015_forward_queue.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

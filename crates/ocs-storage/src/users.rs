@@ -24,6 +24,8 @@ pub struct UserRecord {
     pub list_prefs: String,
     /// Creation time.
     pub created_at: i64,
+    /// 1 when the account may use the web services.
+    pub web_services: i64,
 }
 
 /// A signed-in session with its account.
@@ -40,7 +42,7 @@ pub struct SessionRecord {
 }
 
 const USER_COLUMNS: &str =
-    "id, login, password_hash, role, must_change_password, language, list_prefs, created_at";
+    "id, login, password_hash, role, must_change_password, language, list_prefs, created_at, web_services";
 
 /// Refuses (and so rolls back) a change that would leave the console without an
 /// administrator.
@@ -132,6 +134,19 @@ impl Store {
         .bind(i64::from(must_change_password))
         .execute(&self.pool)
         .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("user {id}")));
+        }
+        Ok(())
+    }
+
+    /// Allows or forbids an account the web services.
+    pub async fn update_user_web_services(&self, id: i64, allowed: bool) -> Result<()> {
+        let done = sqlx::query("UPDATE console_users SET web_services = $2 WHERE id = $1")
+            .bind(id)
+            .bind(i64::from(allowed))
+            .execute(&self.pool)
+            .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("user {id}")));
         }

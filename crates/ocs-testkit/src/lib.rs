@@ -438,6 +438,27 @@ impl TestServer {
         cmd.args(args).env("OCS_LOG__LEVEL", "warn").output()
     }
 
+    /// [`TestServer::cli`] with `input` on standard input.
+    pub fn cli_with_stdin(&self, args: &[&str], input: &str) -> std::io::Result<Output> {
+        use std::io::Write;
+        let mut cmd = Command::new(&self.bin);
+        cmd.arg("--data-dir").arg(self.dir.path());
+        if let Some(url) = &self.database {
+            cmd.args(["--database", url]);
+        }
+        let mut child = cmd
+            .args(args)
+            .env("OCS_LOG__LEVEL", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin.write_all(input.as_bytes())?;
+        }
+        child.wait_with_output()
+    }
+
     /// Runs a command of the same binary (as [`TestServer::cli`]) that must succeed; returns
     /// what it printed on stdout, trimmed. Fails the test with both outputs otherwise.
     pub fn cli_ok(&self, args: &[&str]) -> String {

@@ -163,6 +163,16 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
     ("en", "history", include_str!("../../i18n/en/history.toml")),
     ("fr", "history", include_str!("../../i18n/fr/history.toml")),
+    (
+        "en",
+        "forwarding",
+        include_str!("../../i18n/en/forwarding.toml"),
+    ),
+    (
+        "fr",
+        "forwarding",
+        include_str!("../../i18n/fr/forwarding.toml"),
+    ),
 ];
 
 type Messages = HashMap<String, String>;

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod deletion;
 pub mod deployment;
 pub mod duplicates;
+pub mod forwarding;
 pub mod groups;
 pub mod health;
 pub mod history;

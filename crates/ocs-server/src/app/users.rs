@@ -67,6 +67,24 @@ fn not_self(admin: &Admin<'_>, id: i64, key: &'static str) -> Result<(), AppErro
     }
 }
 
+/// Creates an account after checking its login and password; returns its ID and login.
+async fn create<'a>(
+    state: &AppState,
+    login: &'a str,
+    password: &str,
+    role: Role,
+) -> Result<(i64, &'a str), AppError> {
+    let login = check_login(login)?;
+    check_password(login, password)?;
+    let hash = hash_password(state, password).await?;
+    let id = state
+        .store
+        .insert_user(login, &hash, role.as_str(), false, state.clock.now())
+        .await
+        .map_err(|e| conflict_as(e, "E_LOGIN_TAKEN", "users.login_taken"))?;
+    Ok((id, login))
+}
+
 /// Creates an account with the given password; returns its ID.
 pub async fn add(
     state: &AppState,
@@ -75,15 +93,8 @@ pub async fn add(
     password: &str,
     role: &str,
 ) -> Result<i64, AppError> {
-    let login = check_login(login)?;
     let role = parse_role(role)?;
-    check_password(login, password)?;
-    let hash = hash_password(state, password).await?;
-    let id = state
-        .store
-        .insert_user(login, &hash, role.as_str(), false, state.clock.now())
-        .await
-        .map_err(|e| conflict_as(e, "E_LOGIN_TAKEN", "users.login_taken"))?;
+    let (id, login) = create(state, login, password, role).await?;
     tracing::info!(
         admin = admin.viewer.login,
         login,
@@ -205,5 +216,66 @@ mod tests {
             conflict_as(StoreError::Conflict("x".into()), "E", "users.last_admin").to_string(),
             "users.last_admin"
         );
+    }
+}
+
+/// The command line's account management (`ocs-server users …`): whoever runs it holds the
+/// database already, so no console session is asked for; the same checks apply.
+pub mod cli {
+    use super::*;
+
+    /// A role as the command line names it: `administrator` or `user`.
+    pub fn role(name: &str) -> Result<Role, AppError> {
+        match name {
+            "administrator" | "admin" => Ok(Role::Administrator),
+            "user" => Ok(Role::User),
+            _ => Err(AppError::bad_request(
+                "E_BAD_ROLE",
+                format!("unknown role {name:?}: use administrator or user"),
+            )),
+        }
+    }
+
+    /// Creates an account (its password is its own: no change is forced); returns its ID.
+    pub async fn add(
+        state: &AppState,
+        login: &str,
+        password: &str,
+        role: Role,
+        web_services: bool,
+    ) -> Result<i64, AppError> {
+        let (id, login) = create(state, login, password, role).await?;
+        if web_services {
+            state.store.update_user_web_services(id, true).await?;
+        }
+        tracing::info!(
+            login,
+            role = role.as_str(),
+            web_services,
+            by = "command line",
+            "console account created"
+        );
+        Ok(id)
+    }
+
+    /// Every account, by login.
+    pub async fn list(state: &AppState) -> Result<Vec<UserRecord>, AppError> {
+        Ok(state.store.list_users().await?)
+    }
+
+    /// Deletes an account by login, never the last administrator.
+    pub async fn delete(state: &AppState, login: &str) -> Result<(), AppError> {
+        let user = state
+            .store
+            .find_user(login)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("no console account {login:?}")))?;
+        state
+            .store
+            .delete_user(user.id, Role::Administrator.as_str())
+            .await
+            .map_err(|e| conflict_as(e, "E_LAST_ADMIN", "users.last_admin"))?;
+        tracing::info!(login, by = "command line", "console account deleted");
+        Ok(())
     }
 }

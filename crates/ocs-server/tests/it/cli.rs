@@ -150,3 +150,54 @@ fn import_files_and_directories() {
         .arg(dir.path().join("nope")));
     assert!(!ok && err.contains("no such file"), "{err}");
 }
+
+#[tokio::test]
+async fn console_accounts_from_the_command_line() {
+    let s = crate::server(&[]);
+    let add = |login: &str, role: &str, extra: &[&str], password: &str| {
+        let mut args = vec!["users", "add", login, "--role", role, "--password-stdin"];
+        args.extend_from_slice(extra);
+        s.cli_with_stdin(&args, &format!("{password}\n")).unwrap()
+    };
+    let out = add("soap", "user", &["--web-services"], "a-long-pass-phrase-1");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("console account soap added"));
+    assert!(add("ops", "administrator", &[], "another-long-phrase-2")
+        .status
+        .success());
+    // Refused, with the reason: a taken login, a weak password, an unknown role, no stdin flag.
+    let taken = add("soap", "user", &[], "a-long-pass-phrase-1");
+    assert!(!taken.status.success());
+    let weak = add("weak", "user", &[], "soap");
+    assert!(!weak.status.success());
+    assert!(!add("x", "root", &[], "a-long-pass-phrase-3")
+        .status
+        .success());
+    let no_flag = s.cli(&["users", "add", "y", "--role", "user"]).unwrap();
+    assert_eq!(no_flag.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_flag.stderr).contains("--password-stdin"));
+
+    let list = s.cli_ok(&["users", "list"]);
+    let line = |login: &str| {
+        list.lines()
+            .find(|l| l.starts_with(&format!("{login}\t")))
+            .unwrap_or_else(|| panic!("{login} in {list}"))
+            .to_owned()
+    };
+    assert!(line("soap").starts_with("soap\tuser\tyes\tno\t"), "{list}");
+    assert!(line("ops").starts_with("ops\tadmin\tno\t"), "{list}");
+    assert!(!list.contains("argon2"), "no password hash");
+    // The account signs in to the console with that password.
+    let console = crate::console::Console::sign_in(&s, "ops", "another-long-phrase-2").await;
+    assert_eq!(console.get("/").await.status, 200);
+
+    s.cli_ok(&["users", "delete", "soap"]);
+    assert!(!s.cli_ok(&["users", "list"]).contains("soap\t"));
+    let missing = s.cli(&["users", "delete", "soap"]).unwrap();
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no console account"));
+    // Never the last administrator.
+    s.cli_ok(&["users", "delete", "admin"]);
+    let last = s.cli(&["users", "delete", "ops"]).unwrap();
+    assert!(!last.status.success());
+}

@@ -19,6 +19,7 @@ mod deployment_console;
 mod deployment_pages;
 mod deployment_protocol;
 mod duplicates;
+mod forwarding;
 mod group_settings;
 mod groups;
 mod hardening;

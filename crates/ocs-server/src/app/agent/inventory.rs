@@ -19,7 +19,7 @@ use crate::app::agent::AgentMeta;
 use crate::app::agent::{contacts, files};
 use crate::app::history::record::Recorder;
 use crate::app::options::Options;
-use crate::app::{history, ipdiscover, software};
+use crate::app::{forwarding, history, ipdiscover, software};
 use crate::app::{AppError, AppState};
 
 /// The request body as received, for `.ocs` copies (which decode it again when they are
@@ -173,6 +173,16 @@ pub async fn ingest(
     let merged = merge_duplicates(&mut tx, options, &binding, id, inv, now).await?;
     binding.claim(&mut tx, id, now).await?;
     let reply = account_reply(&mut tx, id, inv, !created || merged > 0).await?;
+    // Queued with the inventory it copies: relayed if and only if it is stored.
+    forwarding::enqueue(
+        &mut tx,
+        state,
+        &inv.deviceid,
+        &meta.user_agent,
+        source.raw,
+        now,
+    )
+    .await?;
     tx.commit().await?;
 
     if options.on("GENERATE_OCS_FILES") {

@@ -14,6 +14,7 @@ pub mod deployment;
 pub mod deployment_affect;
 pub mod deployment_status;
 pub mod duplicates;
+pub mod forwarding;
 pub mod group_settings;
 pub mod groups;
 pub mod history;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .merge(auth::router())
         .merge(dashboard::router())
         .merge(duplicates::router())
+        .merge(forwarding::router())
         .merge(history::router())
         .merge(computers::router())
         .merge(mass::router())
