@@ -135,7 +135,10 @@ impl WriteTx {
                 None => added.push(row.clone()),
             }
         }
-        let (stale, removed): (Vec<i64>, Vec<Vec<Value>>) = by_key.into_values().flatten().unzip();
+        // In storage order, so that what the history pairs does not depend on hashing.
+        let mut left: Vec<(i64, Vec<Value>)> = by_key.into_values().flatten().collect();
+        left.sort_unstable_by_key(|(row_id, _)| *row_id);
+        let (stale, removed): (Vec<i64>, Vec<Vec<Value>>) = left.into_iter().unzip();
         self.delete_ids(section.table, &stale).await?;
         self.insert_rows(id, section, &added).await?;
         Ok(SectionDiff {

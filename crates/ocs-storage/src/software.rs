@@ -241,7 +241,8 @@ impl WriteTx {
                 }
             }
         }
-        let stale: Vec<i64> = by_key.into_values().flatten().collect();
+        let mut stale: Vec<i64> = by_key.into_values().flatten().collect();
+        stale.sort_unstable();
         let removed = if entries {
             self.entries_of(&stale).await?
         } else {
@@ -286,7 +287,7 @@ impl WriteTx {
                 "SELECT n.id, n.name, p.id, p.publisher, v.id, v.version FROM software s \
                  JOIN software_name n ON n.id = s.name_id \
                  JOIN software_publisher p ON p.id = s.publisher_id \
-                 JOIN software_version v ON v.id = s.version_id WHERE s.id IN ({})",
+                 JOIN software_version v ON v.id = s.version_id WHERE s.id IN ({}) ORDER BY s.id",
                 placeholders(self.backend, 1, chunk.len())
             );
             let mut q = sqlx::query(&sql);

@@ -18,9 +18,9 @@ use upstream::{SendError, Upstream};
 
 /// How often the queue is looked at.
 const TICK: Duration = Duration::from_secs(2);
-/// Inventories claimed at once per upstream.
-const BATCH: i64 = 50;
-/// How long a claim holds (covers a batch at the send timeout).
+/// Inventories claimed at once per upstream; claims follow one another while they fill up.
+const BATCH: i64 = 10;
+/// How long a claim holds (a batch at the send timeout, twice over).
 const LEASE_SECS: i64 = 600;
 /// The longest wait between attempts.
 const MAX_RETRY_SECS: i64 = 3600;
@@ -163,16 +163,28 @@ pub fn spawn_forwarder(state: AppState) -> anyhow::Result<Option<tokio::task::Jo
         loop {
             ticks.tick().await;
             for upstream in &upstreams {
-                match deliver(&state, upstream).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(
-                        upstream = upstream.url(),
-                        forwarded = n,
-                        "inventories forwarded"
-                    ),
-                    Err(e) => {
-                        tracing::error!(upstream = upstream.url(), error = %e, "forwarding failed; next try in a moment")
+                let mut forwarded = 0;
+                // Bounded, so that a busy upstream does not keep the others waiting.
+                for _ in 0..100 {
+                    match deliver(&state, upstream).await {
+                        Ok(n) => {
+                            forwarded += n;
+                            if i64::try_from(n).unwrap_or(0) < BATCH {
+                                break;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(upstream = upstream.url(), error = %e, "forwarding failed; next try in a moment");
+                            break;
+                        }
                     }
+                }
+                if forwarded > 0 {
+                    tracing::info!(
+                        upstream = upstream.url(),
+                        forwarded,
+                        "inventories forwarded"
+                    );
                 }
             }
         }
