@@ -90,11 +90,8 @@ impl WriteTx {
                 let old = before
                     .iter()
                     .find(|(k, _)| k.eq_ignore_ascii_case(&key))
-                    .map(|(_, v)| v.clone())
-                    .filter(|v| !v.is_empty());
-                (old.as_deref().unwrap_or_default() != new).then(|| {
-                    admin_change(&key, label, old, Some(new).filter(|v| !v.is_empty()), by)
-                })
+                    .map(|(_, v)| v.clone());
+                admin_change(&key, label, old, &new, by)
             })
             .collect();
         self.record_changes(id, at, &changes).await
@@ -146,25 +143,27 @@ impl WriteTx {
     }
 }
 
-/// The history entry of an administrative value edited by `by`.
+/// The history entry of an administrative value `by` set from `old` to `new`; `None` when
+/// the value did not change (an empty value is no value).
 pub(crate) fn admin_change(
     key: &str,
     label: String,
     old: Option<String>,
-    new: Option<String>,
+    new: &str,
     by: &str,
-) -> Change {
-    Change {
+) -> Option<Change> {
+    let old = old.filter(|v| !v.is_empty());
+    (old.as_deref().unwrap_or_default() != new).then(|| Change {
         section: "ACCOUNTINFO".to_owned(),
         action: ChangeAction::Changed,
         label,
         fields: vec![FieldChange {
             field: key.to_owned(),
             old,
-            new,
+            new: Some(new.to_owned()).filter(|v| !v.is_empty()),
         }],
         author: Some(by.to_owned()),
-    }
+    })
 }
 
 impl Store {

@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use crate::sql::{bind_ids, placeholders, MAX_PARAMS};
 use crate::{Result, Store, WriteTx};
 
 /// An inventory waiting for an upstream.
@@ -152,9 +153,12 @@ impl Store {
 
     /// Releases rows claimed but not attempted (a sender stopping early).
     pub async fn forward_release(&self, ids: &[i64]) -> Result<()> {
-        for id in ids {
-            sqlx::query("UPDATE forward_queue SET claimed_until = 0 WHERE id = $1")
-                .bind(*id)
+        for chunk in ids.chunks(MAX_PARAMS) {
+            let sql = format!(
+                "UPDATE forward_queue SET claimed_until = 0 WHERE id IN ({})",
+                placeholders(self.backend, 1, chunk.len())
+            );
+            bind_ids(sqlx::query(&sql), chunk.iter().copied())
                 .execute(&self.pool)
                 .await?;
         }

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::hosts::{HostId, Page};
-use crate::sql::{placeholders, MAX_PARAMS};
+use crate::sql::{placeholders, Bind, Binds, MAX_PARAMS};
 use crate::{Result, Store, StoreError, WriteTx};
 
 /// What happened to a row.
@@ -165,7 +165,18 @@ const COLUMNS: usize = 7;
 impl WriteTx {
     /// Records a computer's changes, all at one time.
     pub async fn record_changes(&mut self, id: HostId, at: i64, changes: &[Change]) -> Result<()> {
-        for chunk in changes.chunks(MAX_PARAMS / COLUMNS) {
+        let rows: Vec<(HostId, &Change)> = changes.iter().map(|c| (id, c)).collect();
+        self.insert_changes(at, &rows).await
+    }
+
+    /// Records changes of several computers, all at one time (a mass edit).
+    pub async fn record_changes_of(&mut self, at: i64, changes: &[(HostId, Change)]) -> Result<()> {
+        let rows: Vec<(HostId, &Change)> = changes.iter().map(|(id, c)| (*id, c)).collect();
+        self.insert_changes(at, &rows).await
+    }
+
+    async fn insert_changes(&mut self, at: i64, rows: &[(HostId, &Change)]) -> Result<()> {
+        for chunk in rows.chunks(MAX_PARAMS / COLUMNS) {
             let values: Vec<String> = (0..chunk.len())
                 .map(|r| format!("({})", placeholders(self.backend, r * COLUMNS + 1, COLUMNS)))
                 .collect();
@@ -174,7 +185,7 @@ impl WriteTx {
                 values.join(", ")
             );
             let mut q = sqlx::query(&sql);
-            for c in chunk {
+            for (id, c) in chunk {
                 q = q
                     .bind(id.0)
                     .bind(at)
@@ -214,26 +225,26 @@ impl Store {
     /// total: the fleet's history is too long to count at every view.
     pub async fn changes(&self, filter: &ChangeFilter, page: Page) -> Result<ChangePage> {
         let mut conditions = Vec::new();
-        let mut binds: Vec<Bound> = Vec::new();
+        let mut binds = Binds::default();
         if let Some(id) = filter.computer {
-            binds.push(Bound::Int(id.0));
-            conditions.push(format!("c.hardware_id = ${}", binds.len()));
+            conditions.push(format!("c.hardware_id = {}", binds.push(Bind::Int(id.0))));
         }
         if let Some(section) = &filter.section {
-            binds.push(Bound::Text(section.clone()));
-            conditions.push(format!("c.section = ${}", binds.len()));
+            conditions.push(format!(
+                "c.section = {}",
+                binds.push(Bind::Text(section.clone()))
+            ));
         }
         if let Some(action) = filter.action {
-            binds.push(Bound::Text(action.name().to_owned()));
-            conditions.push(format!("c.action = ${}", binds.len()));
+            let p = binds.push(Bind::Text(action.name().to_owned()));
+            conditions.push(format!("c.action = {p}"));
         }
         if let Some(since) = filter.since {
-            binds.push(Bound::Int(since));
-            conditions.push(format!("c.changed_at >= ${}", binds.len()));
+            conditions.push(format!("c.changed_at >= {}", binds.push(Bind::Int(since))));
         }
         if let Some(label) = filter.label.as_deref().filter(|l| !l.is_empty()) {
-            binds.push(Bound::Text(crate::hosts::like_pattern(label)));
-            conditions.push(format!("LOWER(c.label) LIKE ${} ESCAPE '\\'", binds.len()));
+            let p = binds.push(Bind::Text(crate::hosts::like_pattern(label)));
+            conditions.push(format!("LOWER(c.label) LIKE {p} ESCAPE '\\'"));
         }
         let wh = if conditions.is_empty() {
             String::new()
@@ -242,23 +253,15 @@ impl Store {
         };
         let size = i64::from(page.size.max(1));
         let offset = i64::from(page.number.max(1) - 1) * size;
+        let limit = binds.push(Bind::Int(size + 1));
+        let skip = binds.push(Bind::Int(offset));
         let sql = format!(
             "SELECT c.id, c.hardware_id, c.changed_at, c.section, c.action, c.label, c.fields, c.author, h.name \
              FROM history c JOIN hardware h ON h.id = c.hardware_id {wh} \
-             ORDER BY c.id DESC LIMIT ${} OFFSET ${}",
-            binds.len() + 1,
-            binds.len() + 2
+             ORDER BY c.id DESC LIMIT {limit} OFFSET {skip}"
         );
-        let mut q = sqlx::query(&sql);
-        for b in binds {
-            q = match b {
-                Bound::Int(v) => q.bind(v),
-                Bound::Text(v) => q.bind(v),
-            };
-        }
-        let rows = q
-            .bind(size + 1)
-            .bind(offset)
+        let rows = binds
+            .apply(sqlx::query(&sql))
             .fetch_all(&self.read_pool)
             .await?;
         let mut records = rows.iter().map(record).collect::<Result<Vec<_>>>()?;
@@ -300,11 +303,6 @@ impl Store {
             }
         }
     }
-}
-
-enum Bound {
-    Int(i64),
-    Text(String),
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use sqlx::Row;
 
 use crate::computers::{joins, read_row, CUSTOMISED_SETTINGS};
 use crate::hosts::HostId;
-use crate::sql::placeholders;
+use crate::sql::{bind_ids, placeholders};
 use crate::{Column, ComputerRow, Result, Store, WriteTx};
 
 /// IDs bound in one statement.
@@ -52,13 +52,6 @@ fn normalised(ids: &[HostId]) -> Vec<i64> {
     ids.sort_unstable();
     ids.dedup();
     ids
-}
-
-fn bind_ids<'q>(mut q: crate::sql::AnyQuery<'q>, ids: &[i64]) -> crate::sql::AnyQuery<'q> {
-    for id in ids {
-        q = q.bind(*id);
-    }
-    q
 }
 
 /// An administrative change's values before it: its label, KEYNAME, new value, and each
@@ -110,7 +103,9 @@ impl WriteTx {
         if let Some(field) = field {
             q = q.bind(field);
         }
-        let rows = bind_ids(q, ids).fetch_all(self.conn()).await?;
+        let rows = bind_ids(q, ids.iter().copied())
+            .fetch_all(self.conn())
+            .await?;
         let before = rows
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -131,7 +126,7 @@ impl WriteTx {
                     p(1),
                     placeholders(b, 2, ids.len())
                 );
-                bind_ids(sqlx::query(&sql).bind(tag), ids)
+                bind_ids(sqlx::query(&sql).bind(tag), ids.iter().copied())
                     .execute(self.conn())
                     .await?
             }
@@ -142,7 +137,7 @@ impl WriteTx {
                      WHERE h.id IN ({}) ON CONFLICT (hardware_id) DO NOTHING",
                     placeholders(b, 1, ids.len())
                 );
-                bind_ids(sqlx::query(&sql), ids)
+                bind_ids(sqlx::query(&sql), ids.iter().copied())
                     .execute(self.conn())
                     .await?;
                 let sql = format!(
@@ -153,9 +148,12 @@ impl WriteTx {
                     p(2),
                     placeholders(b, 3, ids.len())
                 );
-                bind_ids(sqlx::query(&sql).bind(field).bind(value), ids)
-                    .execute(self.conn())
-                    .await?
+                bind_ids(
+                    sqlx::query(&sql).bind(field).bind(value),
+                    ids.iter().copied(),
+                )
+                .execute(self.conn())
+                .await?
             }
             Change::SettingDefault(name) => {
                 let sql = format!(
@@ -163,7 +161,7 @@ impl WriteTx {
                     p(1),
                     placeholders(b, 2, ids.len())
                 );
-                bind_ids(sqlx::query(&sql).bind(name), ids)
+                bind_ids(sqlx::query(&sql).bind(name), ids.iter().copied())
                     .execute(self.conn())
                     .await?
             }
@@ -173,7 +171,7 @@ impl WriteTx {
                     p(1),
                     placeholders(b, 2, ids.len())
                 );
-                bind_ids(sqlx::query(&sql).bind(name), ids)
+                bind_ids(sqlx::query(&sql).bind(name), ids.iter().copied())
                     .execute(self.conn())
                     .await?;
                 let sql = format!(
@@ -183,9 +181,12 @@ impl WriteTx {
                     p(2),
                     placeholders(b, 3, ids.len())
                 );
-                bind_ids(sqlx::query(&sql).bind(name).bind(value), ids)
-                    .execute(self.conn())
-                    .await?
+                bind_ids(
+                    sqlx::query(&sql).bind(name).bind(value),
+                    ids.iter().copied(),
+                )
+                .execute(self.conn())
+                .await?
             }
             Change::IpDiscover(name, value) => {
                 let sql = format!(
@@ -194,7 +195,7 @@ impl WriteTx {
                     p(1),
                     placeholders(b, 2, ids.len())
                 );
-                bind_ids(sqlx::query(&sql).bind(name), ids)
+                bind_ids(sqlx::query(&sql).bind(name), ids.iter().copied())
                     .execute(self.conn())
                     .await?;
                 let sql = format!(
@@ -206,9 +207,12 @@ impl WriteTx {
                     p(2),
                     placeholders(b, 3, ids.len())
                 );
-                bind_ids(sqlx::query(&sql).bind(name).bind(value), ids)
-                    .execute(self.conn())
-                    .await?
+                bind_ids(
+                    sqlx::query(&sql).bind(name).bind(value),
+                    ids.iter().copied(),
+                )
+                .execute(self.conn())
+                .await?
             }
         };
         Ok(done.rows_affected())
@@ -240,18 +244,14 @@ impl Store {
                 };
                 changed += tx.mass_chunk(change, chunk).await?;
                 if let (Some((label, key, new, before)), Some((by, at))) = (before, by) {
-                    for (id, old) in before {
-                        if old.as_deref().unwrap_or_default() != new {
-                            let entry = crate::accountinfo::admin_change(
-                                &key,
-                                label.clone(),
-                                old,
-                                Some(new.to_owned()).filter(|v| !v.is_empty()),
-                                by,
-                            );
-                            tx.record_changes(HostId(id), at, &[entry]).await?;
-                        }
-                    }
+                    let changes: Vec<(HostId, crate::history::Change)> = before
+                        .into_iter()
+                        .filter_map(|(id, old)| {
+                            crate::accountinfo::admin_change(&key, label.clone(), old, new, by)
+                                .map(|c| (HostId(id), c))
+                        })
+                        .collect();
+                    tx.record_changes_of(at, &changes).await?;
                 }
             }
             tx.commit().await?;
@@ -268,7 +268,7 @@ impl Store {
                 "SELECT COUNT(*) FROM hardware WHERE id IN ({})",
                 placeholders(self.backend, 1, chunk.len())
             );
-            let n: i64 = bind_ids(sqlx::query(&sql), chunk)
+            let n: i64 = bind_ids(sqlx::query(&sql), chunk.iter().copied())
                 .fetch_one(&self.read_pool)
                 .await?
                 .try_get(0)?;
@@ -342,7 +342,7 @@ impl Store {
                 joins(&[&select]),
                 placeholders(self.backend, 1, chunk.len())
             );
-            let rows = bind_ids(sqlx::query(&sql), chunk)
+            let rows = bind_ids(sqlx::query(&sql), chunk.iter().copied())
                 .fetch_all(&self.read_pool)
                 .await?;
             for r in &rows {

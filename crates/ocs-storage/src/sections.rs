@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use crate::hosts::HostId;
 use crate::sql::{
-    bind_value, column_list, multi_insert, placeholders, read_fields, rows_per_statement,
+    bind_ids, bind_value, column_list, multi_insert, placeholders, read_fields, rows_per_statement,
 };
 use crate::{Result, Store, WriteTx};
 
@@ -204,11 +204,9 @@ impl WriteTx {
                 "DELETE FROM {table} WHERE id IN ({})",
                 placeholders(self.backend, 1, chunk.len())
             );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(self.conn()).await?;
+            bind_ids(sqlx::query(&sql), chunk.iter().copied())
+                .execute(self.conn())
+                .await?;
         }
         Ok(())
     }

@@ -3,12 +3,11 @@
 //! that have it. Counts are of distinct computers and leave out IGNORED software unless the
 //! category asked for is IGNORED. Request text arrives as bound values; sorts are an enum.
 
-use sqlx::any::AnyArguments;
-use sqlx::query::QueryAs;
-use sqlx::{Any, FromRow};
+use sqlx::FromRow;
 
 use crate::hosts::like_pattern;
 use crate::software_categories::{IGNORED_CATEGORY, NEW_CATEGORY};
+pub(crate) use crate::sql::{Bind, Binds};
 use crate::{Page, Result, Store};
 
 /// Columns the software list sorts by.
@@ -90,37 +89,6 @@ pub struct SoftwareComputer {
     pub userid: Option<String>,
     /// Unix time of its last inventory.
     pub lastdate: Option<i64>,
-}
-
-/// A value bound to a statement built here.
-#[derive(Debug, Clone)]
-pub(crate) enum Bind {
-    Text(String),
-    Int(i64),
-}
-
-/// Bound values, numbered as they are pushed.
-#[derive(Debug, Default)]
-pub(crate) struct Binds(pub(crate) Vec<Bind>);
-
-impl Binds {
-    pub(crate) fn push(&mut self, b: Bind) -> String {
-        self.0.push(b);
-        format!("${}", self.0.len())
-    }
-
-    pub(crate) fn apply_as<'q, O>(
-        &self,
-        mut q: QueryAs<'q, Any, O, AnyArguments<'q>>,
-    ) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
-        for b in &self.0 {
-            q = match b {
-                Bind::Text(t) => q.bind(t.clone()),
-                Bind::Int(i) => q.bind(*i),
-            };
-        }
-        q
-    }
 }
 
 /// ` LIMIT … OFFSET …` for a page (numbers from a `Page`, never text), or nothing for all.

@@ -3,7 +3,7 @@
 use ocs_proto::catalogue::{Field, FieldKind, Section};
 use ocs_proto::Value;
 use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
+use sqlx::query::{Query, QueryAs};
 use sqlx::{Any, Row};
 
 use crate::Backend;
@@ -97,4 +97,56 @@ pub fn multi_insert(backend: Backend, section: &Section, table: &str, rows: usiz
 /// How many rows of `width` parameters fit in one statement.
 pub fn rows_per_statement(width: usize) -> usize {
     (MAX_PARAMS / width.max(1)).max(1)
+}
+
+/// IDs bound in order (for an `IN (…)` of [`placeholders`]).
+pub fn bind_ids<'q>(mut q: AnyQuery<'q>, ids: impl IntoIterator<Item = i64>) -> AnyQuery<'q> {
+    for id in ids {
+        q = q.bind(id);
+    }
+    q
+}
+
+/// A value bound to a statement built from its parts.
+#[derive(Debug, Clone)]
+pub(crate) enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Bound values, numbered as they are pushed.
+#[derive(Debug, Default)]
+pub(crate) struct Binds(pub(crate) Vec<Bind>);
+
+impl Binds {
+    /// Adds a value; returns its placeholder.
+    pub(crate) fn push(&mut self, b: Bind) -> String {
+        self.0.push(b);
+        format!("${}", self.0.len())
+    }
+
+    /// The values bound to a typed query, in order.
+    pub(crate) fn apply_as<'q, O>(
+        &self,
+        mut q: QueryAs<'q, Any, O, AnyArguments<'q>>,
+    ) -> QueryAs<'q, Any, O, AnyArguments<'q>> {
+        for b in &self.0 {
+            q = match b {
+                Bind::Text(t) => q.bind(t.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
+
+    /// The values bound to a query, in order.
+    pub(crate) fn apply<'q>(&self, mut q: AnyQuery<'q>) -> AnyQuery<'q> {
+        for b in &self.0 {
+            q = match b {
+                Bind::Text(t) => q.bind(t.clone()),
+                Bind::Int(i) => q.bind(*i),
+            };
+        }
+        q
+    }
 }

@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Column, Row};
 
 use crate::hosts::HostId;
-use crate::sql::placeholders;
+use crate::sql::{bind_ids, placeholders};
 use crate::{MergeSource, Result, Store, StoreError, WriteTx};
 
 /// Tables with a `hardware_id` column left out of snapshots: logs that keep a computer's ID
@@ -380,11 +380,10 @@ impl WriteTx {
     ) -> Result<Option<(Value, Vec<(i64, String, Option<String>)>)>> {
         let marks = placeholders(self.backend, 1, ids.len());
         let sql = format!("SELECT * FROM hardware WHERE id IN ({marks}) ORDER BY id");
-        let mut q = sqlx::query(&sql);
-        for id in ids {
-            q = q.bind(id.0);
-        }
-        let rows = q.fetch_all(self.conn()).await?;
+        let raw: Vec<i64> = ids.iter().map(|h| h.0).collect();
+        let rows = bind_ids(sqlx::query(&sql), raw.iter().copied())
+            .fetch_all(self.conn())
+            .await?;
         if rows.len() != ids.len() {
             return Ok(None);
         }
@@ -407,15 +406,12 @@ impl WriteTx {
                 "SELECT {} FROM \"{table}\" WHERE hardware_id IN ({marks})",
                 quoted(columns)
             );
-            let mut q = sqlx::query(&sql);
-            for id in ids {
-                q = q.bind(id.0);
-            }
-            let rows = q.fetch_all(self.conn()).await?;
+            let rows = bind_ids(sqlx::query(&sql), raw.iter().copied())
+                .fetch_all(self.conn())
+                .await?;
             out.push(table_json(table, columns, &rows)?);
         }
-        let ids: Vec<i64> = ids.iter().map(|h| h.0).collect();
-        Ok(Some((json!({ "computers": ids, "tables": out }), who)))
+        Ok(Some((json!({ "computers": raw, "tables": out }), who)))
     }
 
     /// Puts a snapshot back: each computer's rows are replaced by the snapshot's.
@@ -461,11 +457,9 @@ impl WriteTx {
         // The computers' current rows go (the kept one's cascade with its device row), then
         // the snapshot's come back, device rows first.
         let sql = format!("DELETE FROM hardware WHERE id IN ({marks})");
-        let mut q = sqlx::query(&sql);
-        for id in &ids {
-            q = q.bind(*id);
-        }
-        q.execute(self.conn()).await?;
+        bind_ids(sqlx::query(&sql), ids.iter().copied())
+            .execute(self.conn())
+            .await?;
         for table in tables {
             let name = table["table"]
                 .as_str()
@@ -478,11 +472,9 @@ impl WriteTx {
             }
             if name != "hardware" {
                 let sql = format!("DELETE FROM \"{name}\" WHERE hardware_id IN ({marks})");
-                let mut q = sqlx::query(&sql);
-                for id in &ids {
-                    q = q.bind(*id);
-                }
-                q.execute(self.conn()).await?;
+                bind_ids(sqlx::query(&sql), ids.iter().copied())
+                    .execute(self.conn())
+                    .await?;
             }
             for row in table["rows"].as_array().into_iter().flatten() {
                 let values = row.as_array().ok_or_else(|| corrupt("row"))?;

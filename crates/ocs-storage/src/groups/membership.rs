@@ -63,11 +63,8 @@ pub struct GroupOfComputer {
 }
 
 /// Binds computer IDs in order.
-fn bind_ids<'q>(mut q: AnyQuery<'q>, ids: &[HostId]) -> AnyQuery<'q> {
-    for id in ids {
-        q = q.bind(id.0);
-    }
-    q
+fn bind_hosts<'q>(q: AnyQuery<'q>, ids: &[HostId]) -> AnyQuery<'q> {
+    crate::sql::bind_ids(q, ids.iter().map(|h| h.0))
 }
 
 /// Room for the group ID and the state next to a chunk of computer IDs.
@@ -91,7 +88,10 @@ impl Store {
                 "DO UPDATE SET static = excluded.static WHERE group_members.static <> excluded.static",
             );
             let q = sqlx::query(&sql).bind(group.0).bind(state.value());
-            changed += bind_ids(q, chunk).execute(tx.conn()).await?.rows_affected();
+            changed += bind_hosts(q, chunk)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
         }
         tx.commit().await?;
         Ok(changed)
@@ -111,7 +111,10 @@ impl Store {
             let q = sqlx::query(&sql)
                 .bind(group.0)
                 .bind(MemberState::Added.value());
-            added += bind_ids(q, chunk).execute(tx.conn()).await?.rows_affected();
+            added += bind_hosts(q, chunk)
+                .execute(tx.conn())
+                .await?
+                .rows_affected();
         }
         tx.commit().await?;
         Ok(added)
@@ -129,7 +132,7 @@ impl Store {
                 "DELETE FROM group_members WHERE group_id = {head} AND static IN (1, 2) \
                  AND hardware_id IN ({list})"
             );
-            removed += bind_ids(sqlx::query(&sql).bind(group.0), chunk)
+            removed += bind_hosts(sqlx::query(&sql).bind(group.0), chunk)
                 .execute(tx.conn())
                 .await?
                 .rows_affected();

@@ -89,9 +89,12 @@ pub async fn ingest(
     if created && state.config.history.enabled {
         history.created(inv.hardware_text("NAME"));
     }
-    // The HARDWARE bit is set at almost every inventory, so the stored row is read only when
-    // the history needs it, and compared in memory.
-    if history.on() && inv.hardware.is_some() && hardware_sent_changed(inv, meta) {
+    let fusion = useragent::is_fusioninventory(&meta.user_agent);
+    // The stored row is read only when the history needs it and the HARDWARE section may have
+    // changed: its CHECKSUM bit is set, or the agent cannot say (no CHECKSUM, or
+    // FusionInventory, whose bit is not reliable).
+    let hardware_may_change = fusion || ocs_proto::catalogue::HARDWARE.changed(inv.checksum);
+    if history.on() && inv.hardware.is_some() && hardware_may_change {
         let stored = tx.hardware_row(id).await?;
         history.hardware(stored.as_deref(), inv.hardware.as_deref());
     }
@@ -112,7 +115,6 @@ pub async fn ingest(
         }
     }
 
-    let fusion = useragent::is_fusioninventory(&meta.user_agent);
     for rows in &inv.sections {
         let section = rows.section;
         let write = if created {
@@ -225,13 +227,6 @@ pub async fn ingest(
         created,
         summary,
     })
-}
-
-/// Whether the HARDWARE section may have changed: its CHECKSUM bit is set, or the agent cannot
-/// say (no CHECKSUM, or FusionInventory, whose bit is not reliable).
-fn hardware_sent_changed(inv: &Inventory, meta: &AgentMeta) -> bool {
-    useragent::is_fusioninventory(&meta.user_agent)
-        || ocs_proto::catalogue::HARDWARE.changed(inv.checksum)
 }
 
 /// How a present section of a known device is written.

@@ -12,7 +12,7 @@ use ocs_storage::duplicates::candidates::{CandidateComputer, Criterion, Duplicat
 
 use super::computers::date_text;
 use super::paging::{pager, param, query_string, Pager, Params};
-use super::{done, error_page, failed, render, PageCtx, SignedIn};
+use super::{done, error_page, failed, page_or_error, render, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::duplicates::blacklists::{self, Blacklist};
 use crate::app::duplicates::merge::{self, Merger};
@@ -197,10 +197,7 @@ async fn duplicates_get(
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
-        Err(e) => error_page(&signed.ctx, &e),
-    }
+    page_or_error(&signed, result)
 }
 
 /// Merges the ticked `id`s of a set; back to the page it came from.
@@ -324,10 +321,7 @@ async fn merges_get(State(state): State<AppState>, signed: SignedIn, params: Par
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
-        Err(e) => error_page(&signed.ctx, &e),
-    }
+    page_or_error(&signed, result)
 }
 
 async fn undo_post(

@@ -2,13 +2,12 @@
 
 use askama::Template;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
 use super::computers::date_text;
-use super::{error_page, render, PageCtx, SignedIn};
+use super::{page_or_error, PageCtx, SignedIn};
 use crate::app::auth::require_admin;
 use crate::app::{forwarding, AppError, AppState};
 
@@ -41,9 +40,8 @@ struct ForwardingPage {
 }
 
 async fn forwarding_get(State(state): State<AppState>, signed: SignedIn) -> Response {
-    let SignedIn { viewer, ctx } = signed;
     let result = async {
-        require_admin(&viewer)?;
+        require_admin(&signed.viewer)?;
         let lines = forwarding::backlog(&state)
             .await?
             .into_iter()
@@ -57,13 +55,10 @@ async fn forwarding_get(State(state): State<AppState>, signed: SignedIn) -> Resp
             })
             .collect();
         Ok::<_, AppError>(ForwardingPage {
-            page: PageCtx::new(&ctx, &viewer, "forwarding"),
+            page: PageCtx::new(&signed.ctx, &signed.viewer, "forwarding"),
             lines,
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&ctx, StatusCode::OK, &page),
-        Err(e) => error_page(&ctx, &e),
-    }
+    page_or_error(&signed, result)
 }

@@ -12,7 +12,7 @@ use ocs_storage::{HostId, Page};
 
 use super::computers::{csv_download, date_text};
 use super::paging::{param, query_string, Pager, Params};
-use super::{error_page, render, render_block, PageCtx, SignedIn};
+use super::{error_page, page_or_error, render, render_block, PageCtx, SignedIn};
 use crate::app::history::{self, filter_params, page_param};
 use crate::app::i18n::Tr;
 use crate::app::{AppError, AppState};
@@ -245,10 +245,7 @@ async fn changes_get(State(state): State<AppState>, signed: SignedIn, params: Pa
         })
     }
     .await;
-    match result {
-        Ok(page) => render(&signed.ctx, StatusCode::OK, &page),
-        Err(e) => error_page(&signed.ctx, &e),
-    }
+    page_or_error(&signed, result)
 }
 
 async fn changes_csv_get(
