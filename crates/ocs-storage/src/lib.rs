@@ -24,6 +24,7 @@ pub mod ipdiscover;
 pub mod jobs;
 mod mass;
 mod migrate;
+mod ocsapi;
 mod options;
 mod sections;
 mod sessions;
@@ -69,6 +70,10 @@ pub use groups::GroupId;
 pub use hosts::{HardwareUpdate, HostDetail, HostFilter, HostId, HostState, HostSummary, Page};
 pub use integrity::IntegrityReport;
 pub use mass::{IDS_PER_STATEMENT, IDS_PER_TRANSACTION};
+pub use ocsapi::{
+    raw_table, raw_tables, RawCondition, RawKind, RawOperator, RawRow, RawSearch, RawSelection,
+    RawTable,
+};
 pub use options::OptionRow;
 pub use sections::{SectionChange, SectionData, SectionDiff};
 pub use settings::{DeviceSetting, RegistryQuery};
@@ -125,6 +130,10 @@ pub enum StoreError {
     /// Stored data this binary wrote cannot be read back (a damaged merge snapshot).
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// A read asked for something that does not exist in the schema it reads (a column a
+    /// table does not have, a number that is not one): the caller's mistake.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl StoreError {

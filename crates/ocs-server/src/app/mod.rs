@@ -21,11 +21,13 @@ pub mod i18n;
 pub mod import;
 pub mod ipdiscover;
 pub mod mass;
+pub mod ocsapi;
 pub mod options;
 pub mod refresh;
 pub mod software;
 pub mod totp;
 pub mod users;
+pub mod web_services;
 
 use std::sync::Arc;
 
@@ -208,6 +210,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(what) => AppError::NotFound(format!("{what} not found")),
+            StoreError::Invalid(why) => AppError::bad_request("E_BAD_PARAM", why),
             // Before `is_unavailable`: PostgreSQL's disk_full is in its "insufficient
             // resources" class, but waiting a little will not help.
             e if e.is_storage_full() => AppError::StorageFull(e),

@@ -5,6 +5,7 @@ mod duplicates_api;
 mod groups_api;
 mod history_api;
 mod networks_api;
+mod ocsapi;
 mod packages_api;
 mod packages_status_api;
 mod software_api;
@@ -45,6 +46,7 @@ pub fn router() -> Router<AppState> {
         .merge(history_api::router())
         .merge(packages_status_api::router())
         .merge(packages_api::router())
+        .merge(ocsapi::router())
 }
 
 /// One computer in a list.

@@ -84,7 +84,7 @@ impl Default for AgentAuth {
 }
 
 impl AgentAuth {
-    fn cached(&self, key: &[u8; 32], now: i64) -> Option<String> {
+    pub(crate) fn cached(&self, key: &[u8; 32], now: i64) -> Option<String> {
         let cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache
             .get(key)
@@ -92,7 +92,7 @@ impl AgentAuth {
             .map(|c| c.user.clone())
     }
 
-    fn remember(&self, key: [u8; 32], user: &str, until: i64, now: i64) {
+    pub(crate) fn remember(&self, key: [u8; 32], user: &str, until: i64, now: i64) {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         if cache.len() >= CACHE_CAPACITY {
             cache.retain(|_, c| c.until >= now);
@@ -112,9 +112,9 @@ impl AgentAuth {
 
 /// User and password of an `Authorization: Basic` header.
 #[derive(PartialEq, Eq)]
-struct Credentials {
-    user: String,
-    password: String,
+pub(crate) struct Credentials {
+    pub(crate) user: String,
+    pub(crate) password: String,
 }
 
 impl std::fmt::Debug for Credentials {
@@ -123,7 +123,7 @@ impl std::fmt::Debug for Credentials {
     }
 }
 
-fn parse_basic(header: &[u8]) -> Result<Credentials, &'static str> {
+pub(crate) fn parse_basic(header: &[u8]) -> Result<Credentials, &'static str> {
     if header.len() > MAX_HEADER_LEN {
         return Err("Authorization header too long");
     }
@@ -157,7 +157,7 @@ fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
-fn digest(bytes: &[u8]) -> [u8; 32] {
+pub(crate) fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 

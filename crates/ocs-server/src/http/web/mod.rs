@@ -378,6 +378,7 @@ pub fn client_address(state: &AppState, headers: &HeaderMap, peer: SocketAddr) -
 fn is_console_path(path: &str) -> bool {
     !(path.starts_with("/ocsinventory")
         || path.starts_with("/api/")
+        || path.starts_with("/ocsapi/")
         || path == "/healthz"
         || path.starts_with("/download/"))
 }
