@@ -9,6 +9,7 @@ cd "$(dirname "$0")/.."
 
 log() { printf '\n== %s\n' "$*"; }
 
+if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
 need_packages=()
 command -v ocsinventory-agent >/dev/null || need_packages+=(ocsinventory-agent)
 command -v fusioninventory-agent >/dev/null || need_packages+=(fusioninventory-agent)
@@ -22,9 +23,11 @@ command -v nmap >/dev/null || need_packages+=(nmap) # Analyze, and the Unix agen
 command -v nmblookup >/dev/null || need_packages+=(samba-common-bin) # Analyze's NetBIOS names
 # The original's injector, run against our server by the injector's tests.
 [ -f /usr/share/ocsinventory-server/binutils/ocsinventory-injector.pl ] || need_packages+=(ocsinventory-server)
+# The original's REST API (Mojolicious under Plack), which the /ocsapi/v1 tests compare with.
+perl -MMojolicious -e1 2>/dev/null || need_packages+=(libmojolicious-perl)
+perl -MPlack -e1 2>/dev/null || need_packages+=(libplack-perl)
 if ((${#need_packages[@]})); then
     log "installing ${need_packages[*]}"
-    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     export DEBIAN_FRONTEND=noninteractive
     $SUDO apt-get update -qq
     # Package scripts must not start services of their own (no systemd here; the tests
@@ -54,6 +57,17 @@ if [ -f "$real_ocs" ]; then
         echo "error: the original OCS server did not start (see /tmp/real-ocs-setup.log)" >&2
         exit 1
     }
+    # The package enables its REST API with placeholders for its paths; ours fills them in.
+    restapi=/usr/share/perl5/Api/Ocsinventory/Restapi
+    if [ -d "$restapi" ] && [ ! -e /etc/apache2/conf-enabled/real-ocs-restapi.conf ]; then
+        log "enabling the original's REST API at http://127.0.0.1:8090/ocsapi/v1"
+        sed -e "s|'REST_API_PATH'|'$restapi'|" -e "s|'REST_API_LOADER_PATH'|'$restapi/Loader.pm'|" \
+            /etc/apache2/conf-available/ocsinventory-restapi.conf \
+            | $SUDO tee /etc/apache2/conf-available/real-ocs-restapi.conf >/dev/null
+        $SUDO a2disconf -q ocsinventory-restapi >/dev/null 2>&1 || true
+        $SUDO a2enconf -q real-ocs-restapi >/dev/null
+        $SUDO apache2ctl graceful
+    fi
 elif [ "${CI:-}" = true ]; then
     echo "error: $real_ocs is missing; the injector's tests need the original server" >&2
     exit 1

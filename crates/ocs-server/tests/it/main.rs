@@ -32,6 +32,7 @@ mod ipdiscover_lookup;
 mod ipdiscover_networks;
 mod ipdiscover_scan;
 mod mass;
+mod ocsapi;
 mod outage;
 mod packages;
 mod real_agents;
