@@ -168,7 +168,8 @@ enum TokenCommand {
         /// A name to recognise the token by.
         #[arg(long)]
         name: String,
-        /// `read` (GET requests only) or `write` (also changes data).
+        /// `read` (GET requests only), `write` (also changes data) or `admin` (also changes
+        /// server options).
         #[arg(long, default_value = "read")]
         scope: String,
     },

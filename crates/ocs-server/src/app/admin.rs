@@ -5,6 +5,7 @@
 
 use ocs_storage::{AccountField, OptionRow, RegistryQuery};
 
+use crate::app::api::ApiAdmin;
 use crate::app::auth::Admin;
 use crate::app::import::{import_bytes, Imported};
 use crate::app::options::{validate, Kind, OptionDef, OPTIONS};
@@ -106,6 +107,23 @@ pub async fn save_options(
     admin: &Admin<'_>,
     submitted: &[(String, String)],
 ) -> Result<usize, AppError> {
+    store_options(state, admin.viewer.login.as_str(), submitted).await
+}
+
+/// [`save_options`] for an API token of the admin scope.
+pub async fn save_options_api(
+    state: &AppState,
+    admin: &ApiAdmin,
+    submitted: &[(String, String)],
+) -> Result<usize, AppError> {
+    store_options(state, &format!("api:{}", admin.token_name), submitted).await
+}
+
+async fn store_options(
+    state: &AppState,
+    by: &str,
+    submitted: &[(String, String)],
+) -> Result<usize, AppError> {
     let stored = state.store.list_options().await?;
     let changes = changed_options(&stored, submitted)?;
     let rows: Vec<OptionRow> = changes.iter().map(|(row, _)| row.clone()).collect();
@@ -117,7 +135,7 @@ pub async fn save_options(
             .or_else(|| row.tvalue.clone())
             .unwrap_or_default();
         tracing::info!(
-            admin = admin.viewer.login,
+            admin = by,
             option = row.name,
             old = old.as_str(),
             new = new.as_str(),

@@ -1,4 +1,4 @@
-//! The read-only JSON API: token authentication and the computer queries behind it.
+//! The JSON API: token authentication, scopes, and the computer queries behind it.
 //!
 //! Checking a token is read-only: an unknown token is refused after one indexed read (or
 //! none, when it cannot be a token at all), and a valid token's `last_used_at` is written at
@@ -66,6 +66,8 @@ pub enum Scope {
     Read,
     /// Reads, and requests that change data.
     Write,
+    /// Everything `Write` may do, and changing the server's settings (its options).
+    Admin,
 }
 
 impl Scope {
@@ -74,17 +76,19 @@ impl Scope {
         match self {
             Scope::Read => "read",
             Scope::Write => "write",
+            Scope::Admin => "admin",
         }
     }
 
-    /// Reads a scope name (`read` or `write`).
+    /// Reads a scope name (`read`, `write` or `admin`).
     pub fn parse(text: &str) -> Result<Scope, AppError> {
         match text {
             "read" => Ok(Scope::Read),
             "write" => Ok(Scope::Write),
+            "admin" => Ok(Scope::Admin),
             other => Err(AppError::bad_request(
                 "E_BAD_PARAM",
-                format!("a token scope is read or write, not {other:?}"),
+                format!("a token scope is read, write or admin, not {other:?}"),
             )),
         }
     }
@@ -109,7 +113,7 @@ pub struct ApiWriter {
 /// Refuses a caller whose token has only the read scope (403).
 pub fn require_write(caller: &ApiCaller) -> Result<ApiWriter, AppError> {
     match caller.scope {
-        Scope::Write => Ok(ApiWriter {
+        Scope::Write | Scope::Admin => Ok(ApiWriter {
             token_name: caller.token.name.clone(),
         }),
         Scope::Read => Err(AppError::Forbidden {
@@ -117,6 +121,31 @@ pub fn require_write(caller: &ApiCaller) -> Result<ApiWriter, AppError> {
             message: format!(
                 "token {:?} has the read scope; changing data needs a token made with `ocs-server token create --name NAME --scope write`",
                 caller.token.name
+            ),
+        }),
+    }
+}
+
+/// Permission to change the server's settings through the API: only [`require_admin`]
+/// makes one.
+#[derive(Debug)]
+pub struct ApiAdmin {
+    /// The token's name, for logs.
+    pub token_name: String,
+}
+
+/// Refuses a caller whose token lacks the admin scope (403).
+pub fn require_admin(caller: &ApiCaller) -> Result<ApiAdmin, AppError> {
+    match caller.scope {
+        Scope::Admin => Ok(ApiAdmin {
+            token_name: caller.token.name.clone(),
+        }),
+        Scope::Read | Scope::Write => Err(AppError::Forbidden {
+            code: "E_NOT_ADMIN_TOKEN",
+            message: format!(
+                "token {:?} has the {} scope; changing server settings needs a token made with `ocs-server token create --name NAME --scope admin`",
+                caller.token.name,
+                caller.scope.name()
             ),
         }),
     }
@@ -247,7 +276,36 @@ mod tests {
             (403, "E_READ_ONLY_TOKEN")
         );
         assert_eq!(Scope::parse("write").unwrap(), Scope::Write);
-        assert!(Scope::parse("admin").is_err());
+        assert_eq!(
+            require_write(&caller(Scope::Admin)).unwrap().token_name,
+            "ci"
+        );
+        assert!(Scope::parse("root").is_err());
+    }
+
+    #[test]
+    fn only_admin_tokens_may_change_settings() {
+        let caller = |scope| ApiCaller {
+            token: TokenRecord {
+                id: 1,
+                name: "ops".into(),
+                created_at: 0,
+                last_used_at: None,
+                scope: "admin".into(),
+            },
+            scope,
+        };
+        assert_eq!(
+            require_admin(&caller(Scope::Admin)).unwrap().token_name,
+            "ops"
+        );
+        for scope in [Scope::Read, Scope::Write] {
+            let refused = require_admin(&caller(scope)).unwrap_err();
+            assert_eq!(
+                (refused.status(), refused.code()),
+                (403, "E_NOT_ADMIN_TOKEN")
+            );
+        }
     }
 
     #[test]

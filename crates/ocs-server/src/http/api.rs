@@ -1,11 +1,14 @@
 //! `/api/v1`: the JSON API, behind bearer tokens; requests that change data need a token
-//! with the write scope.
+//! with the write scope, changes of server settings one with the admin scope. Its OpenAPI
+//! document is generated from the annotations here (`openapi`).
 
 mod duplicates_api;
 mod groups_api;
 mod history_api;
 mod networks_api;
 mod ocsapi;
+mod openapi;
+mod options_api;
 mod packages_api;
 mod packages_status_api;
 mod software_api;
@@ -22,6 +25,7 @@ use ocs_proto::Value;
 use ocs_storage::{HostDetail, HostFilter, HostSummary, SectionData};
 use serde::Serialize;
 use serde_json::{Map, Value as JsonValue};
+use utoipa::ToSchema;
 
 use crate::app::i18n::Tr;
 use crate::app::{api, computers, deletion, AppError, AppState};
@@ -47,10 +51,12 @@ pub fn router() -> Router<AppState> {
         .merge(packages_status_api::router())
         .merge(packages_api::router())
         .merge(ocsapi::router())
+        .merge(options_api::router())
+        .merge(openapi::router())
 }
 
 /// One computer in a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ComputerItem {
     id: i64,
     deviceid: String,
@@ -67,7 +73,7 @@ pub struct ComputerItem {
 }
 
 /// A page of computers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ComputerPage {
     total: i64,
     page: u32,
@@ -75,12 +81,50 @@ pub struct ComputerPage {
     items: Vec<ComputerItem>,
 }
 
-#[derive(Debug, Serialize)]
-pub(crate) struct ErrorBody<'a> {
-    code: &'a str,
+/// Every refusal and failure: a stable code and a sentence saying what to do.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorBody {
+    /// Stable, for scripts (`E_BAD_PARAM`, `E_UNAUTHORIZED`, `E_NOT_FOUND`…).
+    code: &'static str,
+    /// For people.
     message: String,
 }
 
+/// A computer: its list fields, then `hardware`, `accountinfo`, and one array of rows per
+/// inventory section, by table name (`cpus`, `networks`, `software`…).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ComputerDetail {
+    #[serde(flatten)]
+    summary: ComputerItem,
+    quality: f64,
+    fidelity: i64,
+    checksum: i64,
+    ip_source: Option<String>,
+    /// The `hardware` row, by column.
+    #[schema(value_type = Object)]
+    hardware: JsonValue,
+    /// Administrative data, by field (`tag`, `fields_3`…).
+    accountinfo: std::collections::BTreeMap<String, Option<String>>,
+    /// Each section's rows, an array per table name beside the fields above (the
+    /// document cannot say "arrays" for these keys only: it allows any value).
+    #[serde(flatten)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
+    sections: Map<String, JsonValue>,
+}
+
+#[utoipa::path(get, path = "/api/v1/computers", tag = "computers",
+    params(
+        ("page" = Option<u32>, Query, description = "Page, from 1"),
+        ("per_page" = Option<u32>, Query, description = "Computers a page (50; at most 1000)"),
+        ("name" = Option<String>, Query, description = "Name contains (any case)"),
+        ("tag" = Option<String>, Query, description = "TAG equals"),
+    ),
+    responses(
+        (status = 200, body = ComputerPage, description = "OK"),
+        (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"),
+        (status = 401, body = ErrorBody, description = "No token, or not a valid one"),
+    ),
+    security(("token" = [])))]
 async fn computers_list_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -106,6 +150,15 @@ async fn computers_list_get(
     respond(result)
 }
 
+#[utoipa::path(get, path = "/api/v1/computers/{id}", tag = "computers",
+    params(("id" = i64, Path, description = "Computer ID")),
+    responses(
+        (status = 200, body = ComputerDetail, description = "OK"),
+        (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"),
+        (status = 401, body = ErrorBody, description = "No token, or not a valid one"),
+        (status = 404, body = ErrorBody, description = "No such item"),
+    ),
+    security(("token" = [])))]
 async fn computer_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -123,6 +176,16 @@ async fn computer_get(
 }
 
 /// `DELETE /api/v1/computers/{id}`: 204, or 404 for an unknown computer.
+#[utoipa::path(delete, path = "/api/v1/computers/{id}", tag = "computers",
+    params(("id" = i64, Path, description = "Computer ID")),
+    responses(
+        (status = 204, description = "Deleted, every row of it"),
+        (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"),
+        (status = 401, body = ErrorBody, description = "No token, or not a valid one"),
+        (status = 403, body = ErrorBody, description = "A read-only token"),
+        (status = 404, body = ErrorBody, description = "No such item"),
+    ),
+    security(("token" = ["write"])))]
 async fn computer_delete(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -142,16 +205,30 @@ async fn computer_delete(
 }
 
 /// The body of `PATCH /api/v1/computers/{id}`.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ComputerPatch {
+pub(crate) struct ComputerPatch {
+    /// The new TAG.
     tag: Option<String>,
+    /// Administrative fields to set, by label or `fields_<id>`.
     #[serde(default)]
     fields: HashMap<String, String>,
 }
 
 /// `PATCH /api/v1/computers/{id}`: sets the TAG and administrative fields (by label or
 /// `fields_<id>`); answers the computer as `GET` does.
+#[utoipa::path(patch, path = "/api/v1/computers/{id}", tag = "computers",
+    params(("id" = i64, Path, description = "Computer ID")),
+    request_body = ComputerPatch,
+    responses(
+        (status = 200, body = ComputerDetail, description = "OK"),
+        (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"),
+        (status = 401, body = ErrorBody, description = "No token, or not a valid one"),
+        (status = 403, body = ErrorBody, description = "A read-only token"),
+        (status = 404, body = ErrorBody, description = "No such item"),
+        (status = 413, body = ErrorBody, description = "The body is too large"),
+    ),
+    security(("token" = ["write"])))]
 async fn computer_patch(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -348,33 +425,28 @@ fn rows(section: &SectionData) -> JsonValue {
     )
 }
 
-/// The computer: list fields, then `hardware`, `accountinfo`, and one array per section.
-fn detail(d: HostDetail) -> Map<String, JsonValue> {
-    let mut out = match serde_json::to_value(item(d.summary)) {
-        Ok(JsonValue::Object(map)) => map,
-        _ => Map::new(),
+/// The computer as the API shows it.
+fn detail(d: HostDetail) -> ComputerDetail {
+    let hardware = match rows(&d.hardware) {
+        JsonValue::Array(mut hw) => hw.pop().unwrap_or(JsonValue::Null),
+        _ => JsonValue::Null,
     };
-    out.insert("quality".into(), JsonValue::from(d.quality));
-    out.insert("fidelity".into(), JsonValue::from(d.fidelity));
-    out.insert("checksum".into(), JsonValue::from(d.checksum));
-    out.insert(
-        "ip_source".into(),
-        d.ipsrc.map_or(JsonValue::Null, JsonValue::from),
-    );
-    if let JsonValue::Array(mut hw) = rows(&d.hardware) {
-        out.insert("hardware".into(), hw.pop().unwrap_or(JsonValue::Null));
+    ComputerDetail {
+        summary: item(d.summary),
+        quality: d.quality,
+        fidelity: d.fidelity,
+        checksum: d.checksum,
+        ip_source: d.ipsrc,
+        hardware,
+        accountinfo: d
+            .accountinfo
+            .into_iter()
+            .map(|(k, v)| (k.to_lowercase(), v))
+            .collect(),
+        sections: d
+            .sections
+            .iter()
+            .map(|section| (section.table.to_owned(), rows(section)))
+            .collect(),
     }
-    out.insert(
-        "accountinfo".into(),
-        JsonValue::Object(
-            d.accountinfo
-                .into_iter()
-                .map(|(k, v)| (k.to_lowercase(), v.map_or(JsonValue::Null, JsonValue::from)))
-                .collect(),
-        ),
-    );
-    for section in &d.sections {
-        out.insert(section.table.to_owned(), rows(section));
-    }
-    out
 }

@@ -33,6 +33,7 @@ mod ipdiscover_networks;
 mod ipdiscover_scan;
 mod mass;
 mod ocsapi;
+mod openapi;
 mod outage;
 mod packages;
 mod real_agents;

@@ -89,6 +89,20 @@ async fn original(client: &reqwest::Client, path: &str) -> Value {
     }
 }
 
+/// A section of a computer of the original. Its API walks a hash shared by the requests
+/// of one Apache process with `each`, whose position another request may have left in the
+/// middle: an answer may miss the section, and asking again gives it.
+async fn original_section(client: &reqwest::Client, id: i64, section: &str, query: &str) -> Value {
+    let path = format!("/computer/{id}/{section}{query}");
+    for _ in 0..20 {
+        let v = original(client, &path).await;
+        if v[id.to_string()][section].is_array() {
+            return v;
+        }
+    }
+    panic!("the original never answered {path} with its {section}");
+}
+
 #[tokio::test]
 async fn same_shapes_as_the_original() {
     if !original_up() {
@@ -137,11 +151,10 @@ async fn same_shapes_as_the_original() {
     assert_eq!(ours_found, serde_json::json!([{ "ID": ours_id }]));
 
     for section in SECTIONS {
-        let path = format!("/computer/{{}}/{section}");
-        let theirs = original(&client, &path.replace("{}", &theirs_id.to_string())).await;
+        let theirs = original_section(&client, theirs_id, section, "").await;
         let (status, ours) = get(
             &s,
-            &format!("/ocsapi/v1{}", path.replace("{}", &ours_id.to_string())),
+            &format!("/ocsapi/v1/computer/{ours_id}/{section}"),
             &auth,
         )
         .await;
@@ -191,7 +204,13 @@ async fn same_shapes_as_the_original() {
         &auth,
     )
     .await;
-    let theirs = original(&client, &format!("/computer/{theirs_id}/{filtered}")).await;
+    let theirs = original_section(
+        &client,
+        theirs_id,
+        "networks",
+        "?where=STATUS&operator=like&value=Up",
+    )
+    .await;
     let up = ours[ours_id.to_string()]["networks"]
         .as_array()
         .unwrap()

@@ -15,7 +15,7 @@ use crate::console::{read_only_user, Console};
 use crate::server;
 
 /// A gzip stream of `n` bytes (the server only looks at the magic).
-fn archive(n: usize) -> Vec<u8> {
+pub(crate) fn archive(n: usize) -> Vec<u8> {
     let mut data = b"\x1f\x8b\x08\x00".to_vec();
     data.extend((0..n.saturating_sub(4)).map(|i| (i * 7 % 251) as u8));
     data
@@ -64,7 +64,7 @@ fn build(s: &TestServer, data: &[u8], extra: &[&str]) -> String {
 
 /// An HTTPS server serving files of a directory (a redistribution or info server), trusted
 /// through a CA written to `ca_file`; returns its `127.0.0.1:PORT`.
-fn https_files(root: PathBuf, ca_file: &Path) -> String {
+pub(crate) fn https_files(root: PathBuf, ca_file: &Path) -> String {
     let ca_key = rcgen::KeyPair::generate().unwrap();
     let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);

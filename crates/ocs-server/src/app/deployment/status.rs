@@ -12,7 +12,7 @@ use crate::app::{AppError, AppState};
 pub const WAITING: &str = "WAITING";
 
 /// One status of a package and its computers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct StatusCount {
     /// The status (`WAITING` for a row never offered).
     pub status: String,
@@ -23,7 +23,7 @@ pub struct StatusCount {
 }
 
 /// The statistics of a package.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PackageStatus {
     /// The package.
     pub fileid: String,

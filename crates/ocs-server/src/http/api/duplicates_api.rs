@@ -14,8 +14,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{auth_header, english, json_body, param, respond, rfc3339, with_status};
+use super::{auth_header, english, json_body, param, respond, rfc3339, with_status, ErrorBody};
 use crate::app::api::{authenticate, require_write};
 use crate::app::duplicates::merge::{self, Merger};
 use crate::app::duplicates::{self, mode_param, page_param};
@@ -29,7 +30,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Computers sharing the mode's values.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SetItem {
     /// The shared values (lower case), one per criterion of the mode.
     key: Vec<String>,
@@ -38,7 +39,7 @@ pub struct SetItem {
 }
 
 /// A page of candidate sets.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DuplicatesPage {
     mode: &'static str,
     /// Sets in all.
@@ -52,6 +53,10 @@ pub struct DuplicatesPage {
     sets: Vec<SetItem>,
 }
 
+#[utoipa::path(get, path = "/api/v1/duplicates", tag = "duplicates",
+    params(("mode" = Option<String>, Query, description = "The criterion sets are found by (hostname, serial, mac…)"), ("page" = Option<u32>, Query, description = "Page, from 1"), ("per_page" = Option<u32>, Query, description = "Rows a page (at most 1000)")),
+    responses((status = 200, body = DuplicatesPage, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    security(("token" = [])))]
 async fn list_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -87,9 +92,9 @@ async fn list_get(
 const MAX_MERGE_BODY_BYTES: usize = 64 * 1024;
 
 /// `POST /api/v1/merges`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MergeBody {
+pub(crate) struct MergeBody {
     /// The computers to merge into the most recent of them.
     computers: Vec<i64>,
     /// The duplicate mode they were found by, for the log.
@@ -98,24 +103,24 @@ struct MergeBody {
 }
 
 /// A merge made.
-#[derive(Debug, Serialize)]
-struct MergeItem {
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MergeItem {
     id: i64,
     kept: i64,
     merged: Vec<i64>,
 }
 
 /// A computer of a merge, as it was merged.
-#[derive(Debug, Serialize)]
-struct MergedComputer {
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MergedComputer {
     id: i64,
     deviceid: String,
     name: Option<String>,
 }
 
 /// A line of the merge log.
-#[derive(Debug, Serialize)]
-struct MergeLogItem {
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MergeLogItem {
     id: i64,
     merged_at: Option<String>,
     kept: i64,
@@ -130,8 +135,8 @@ struct MergeLogItem {
 }
 
 /// A page of the merge log.
-#[derive(Debug, Serialize)]
-struct MergeLogPage {
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MergeLogPage {
     total: i64,
     page: u32,
     per_page: u32,
@@ -139,8 +144,8 @@ struct MergeLogPage {
 }
 
 /// An undone merge.
-#[derive(Debug, Serialize)]
-struct UndoItem {
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct UndoItem {
     id: i64,
     /// The computers put back, the kept one first.
     restored: Vec<i64>,
@@ -153,6 +158,10 @@ fn merges_router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_MERGE_BODY_BYTES))
 }
 
+#[utoipa::path(get, path = "/api/v1/merges", tag = "duplicates",
+    params(("page" = Option<u32>, Query, description = "Page, from 1"), ("per_page" = Option<u32>, Query, description = "Rows a page (at most 1000)")),
+    responses((status = 200, body = MergeLogPage, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    security(("token" = [])))]
 async fn merges_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -191,6 +200,10 @@ async fn merges_get(
     respond(result)
 }
 
+#[utoipa::path(post, path = "/api/v1/merges", tag = "duplicates",
+    request_body = MergeBody,
+    responses((status = 201, body = MergeItem, description = "Merged into the most recent"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item"), (status = 413, body = ErrorBody, description = "The body is too large")),
+    security(("token" = ["write"])))]
 async fn merges_post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -217,6 +230,10 @@ async fn merges_post(
     with_status(StatusCode::CREATED, result)
 }
 
+#[utoipa::path(post, path = "/api/v1/merges/{id}/undo", tag = "duplicates",
+    params(("id" = i64, Path, description = "Merge ID")),
+    responses((status = 200, body = UndoItem, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = ["write"])))]
 async fn undo_post(
     State(state): State<AppState>,
     headers: HeaderMap,

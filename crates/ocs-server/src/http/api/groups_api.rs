@@ -15,8 +15,11 @@ use ocs_storage::groups::{GroupKind, GroupRecord};
 use ocs_storage::{Cell, ComputerRow, GroupId, HostId};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as JsonValue;
+use utoipa::ToSchema;
 
-use super::{auth_header, number, respond, rfc3339, with_status, ComputerItem, ComputerPage};
+use super::{
+    auth_header, number, respond, rfc3339, with_status, ComputerItem, ComputerPage, ErrorBody,
+};
 use crate::app::api::{authenticate, require_write};
 use crate::app::computers::CriterionInput;
 use crate::app::groups::{self, criteria, Editor, GroupInput, GroupUpdate};
@@ -42,20 +45,24 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A criterion as the API takes and gives it (the search form's row).
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CriterionBody {
     field: String,
     op: String,
+    /// A string or a number.
+    #[schema(value_type = serde_json::Value)]
     value: JsonValue,
+    /// The second bound of `between`.
     #[serde(default)]
+    #[schema(value_type = serde_json::Value)]
     value2: JsonValue,
 }
 
 /// `POST /api/v1/groups`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct CreateBody {
+pub(crate) struct CreateBody {
     name: String,
     kind: String,
     #[serde(default)]
@@ -65,23 +72,23 @@ struct CreateBody {
 }
 
 /// `PATCH /api/v1/groups/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PatchBody {
+pub(crate) struct PatchBody {
     name: Option<String>,
     description: Option<String>,
     criteria: Option<Vec<CriterionBody>>,
 }
 
 /// `POST` / `DELETE /api/v1/groups/{id}/members`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct MembersBody {
+pub(crate) struct MembersBody {
     computers: Vec<i64>,
 }
 
 /// A group.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct GroupItem {
     id: i64,
     name: String,
@@ -94,7 +101,7 @@ pub struct GroupItem {
 }
 
 /// What a members change did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MembersChange {
     group: i64,
     changed: u64,
@@ -169,6 +176,9 @@ fn json<T: serde::de::DeserializeOwned>(
     super::json_body(body, MAX_BODY_BYTES)
 }
 
+#[utoipa::path(get, path = "/api/v1/groups", tag = "groups",
+    responses((status = 200, body = Vec<GroupItem>, description = "OK"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    security(("token" = [])))]
 async fn groups_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let result = async {
         authenticate(&state, auth_header(&headers)).await?;
@@ -182,6 +192,10 @@ async fn groups_get(State(state): State<AppState>, headers: HeaderMap) -> Respon
     respond(result)
 }
 
+#[utoipa::path(post, path = "/api/v1/groups", tag = "groups",
+    request_body = CreateBody,
+    responses((status = 201, body = GroupItem, description = "Created"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 413, body = ErrorBody, description = "The body is too large")),
+    security(("token" = ["write"])))]
 async fn groups_post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -208,6 +222,10 @@ async fn groups_post(
     with_status(StatusCode::CREATED, result)
 }
 
+#[utoipa::path(get, path = "/api/v1/groups/{id}", tag = "groups",
+    params(("id" = i64, Path, description = "Group ID")),
+    responses((status = 200, body = GroupItem, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = [])))]
 async fn group_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -222,6 +240,11 @@ async fn group_get(
     respond(result)
 }
 
+#[utoipa::path(patch, path = "/api/v1/groups/{id}", tag = "groups",
+    params(("id" = i64, Path, description = "Group ID")),
+    request_body = PatchBody,
+    responses((status = 200, body = GroupItem, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item"), (status = 413, body = ErrorBody, description = "The body is too large")),
+    security(("token" = ["write"])))]
 async fn group_patch(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -246,6 +269,10 @@ async fn group_patch(
     respond(result)
 }
 
+#[utoipa::path(delete, path = "/api/v1/groups/{id}", tag = "groups",
+    params(("id" = i64, Path, description = "Group ID")),
+    responses((status = 204, description = "Deleted"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = ["write"])))]
 async fn group_delete(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -302,6 +329,10 @@ fn member(row: ComputerRow) -> ComputerItem {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/groups/{id}/members", tag = "groups",
+    params(("id" = i64, Path, description = "Group ID"), ("page" = Option<u32>, Query, description = "Page, from 1"), ("per_page" = Option<u32>, Query, description = "Rows a page (at most 1000)")),
+    responses((status = 200, body = ComputerPage, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = [])))]
 async fn members_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -348,6 +379,11 @@ async fn members_change(
     })
 }
 
+#[utoipa::path(post, path = "/api/v1/groups/{id}/members", tag = "groups",
+    params(("id" = i64, Path, description = "Group ID")),
+    request_body = MembersBody,
+    responses((status = 200, body = MembersChange, description = "Computers added (forced in, for a dynamic group)"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item"), (status = 413, body = ErrorBody, description = "The body is too large")),
+    security(("token" = ["write"])))]
 async fn members_post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -357,6 +393,11 @@ async fn members_post(
     respond(members_change(&state, &headers, &id, body, true).await)
 }
 
+#[utoipa::path(delete, path = "/api/v1/groups/{id}/members", tag = "groups",
+    params(("id" = i64, Path, description = "Group ID")),
+    request_body = MembersBody,
+    responses((status = 200, body = MembersChange, description = "Computers removed (forced out, for a dynamic group)"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item"), (status = 413, body = ErrorBody, description = "The body is too large")),
+    security(("token" = ["write"])))]
 async fn members_delete(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -366,6 +407,10 @@ async fn members_delete(
     respond(members_change(&state, &headers, &id, body, false).await)
 }
 
+#[utoipa::path(post, path = "/api/v1/groups/{id}/refresh", tag = "groups",
+    params(("id" = i64, Path, description = "Group ID")),
+    responses((status = 200, body = GroupItem, description = "Recomputed now"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = ["write"])))]
 async fn refresh_post(
     State(state): State<AppState>,
     headers: HeaderMap,

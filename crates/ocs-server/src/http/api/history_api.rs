@@ -14,8 +14,9 @@ use axum::Router;
 use ocs_storage::history::{ChangeFilter, ChangePage, ChangeRecord};
 use ocs_storage::HostId;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{auth_header, english, param, respond, rfc3339};
+use super::{auth_header, english, param, respond, rfc3339, ErrorBody};
 use crate::app::api::authenticate;
 use crate::app::history::{self, filter_params, page_param};
 use crate::app::{AppError, AppState};
@@ -28,7 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A field of a change.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct FieldItem {
     field: String,
     old: Option<String>,
@@ -36,7 +37,7 @@ pub struct FieldItem {
 }
 
 /// A change.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ChangeItem {
     id: i64,
     computer_id: i64,
@@ -50,7 +51,7 @@ pub struct ChangeItem {
 }
 
 /// A page of changes.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ChangesPage {
     page: u32,
     per_page: u32,
@@ -101,6 +102,10 @@ fn filter(state: &AppState, p: &HashMap<String, String>) -> Result<ChangeFilter,
     .map_err(english)
 }
 
+#[utoipa::path(get, path = "/api/v1/computers/{id}/history", tag = "history",
+    params(("id" = i64, Path, description = "Computer ID"), ("section" = Option<String>, Query, description = "A section (table name)"), ("action" = Option<String>, Query, description = "added, removed or changed"), ("days" = Option<u32>, Query, description = "Changes of the last N days"), ("q" = Option<String>, Query, description = "Label contains"), ("page" = Option<u32>, Query, description = "Page, from 1"), ("per_page" = Option<u32>, Query, description = "Rows a page (at most 1000)")),
+    responses((status = 200, body = ChangesPage, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = [])))]
 async fn computer_history_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -121,6 +126,10 @@ async fn computer_history_get(
     respond(result)
 }
 
+#[utoipa::path(get, path = "/api/v1/changes", tag = "history",
+    params(("computer" = Option<i64>, Query, description = "Only this computer"), ("section" = Option<String>, Query, description = "A section (table name)"), ("action" = Option<String>, Query, description = "added, removed or changed"), ("days" = Option<u32>, Query, description = "Changes of the last N days"), ("q" = Option<String>, Query, description = "Label contains"), ("page" = Option<u32>, Query, description = "Page, from 1"), ("per_page" = Option<u32>, Query, description = "Rows a page (at most 1000)")),
+    responses((status = 200, body = ChangesPage, description = "Newest first"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    security(("token" = [])))]
 async fn changes_get(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -11,8 +11,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{auth_header, english, param, respond, rfc3339};
+use super::{auth_header, english, param, respond, rfc3339, ErrorBody};
 use crate::app::api::authenticate;
 use crate::app::ipdiscover::networks::{
     self, netid_param, DeviceKind, DeviceRows, DevicesQuery, NetworksQuery,
@@ -27,7 +28,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One network.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct NetworkItem {
     netid: String,
     name: String,
@@ -39,7 +40,7 @@ pub struct NetworkItem {
 }
 
 /// A page of anything.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ItemPage<T> {
     total: i64,
     page: u32,
@@ -48,7 +49,7 @@ pub struct ItemPage<T> {
 }
 
 /// One device of a network; which fields are set depends on the list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DeviceItem {
     mac: String,
     ip: String,
@@ -94,6 +95,10 @@ fn time(t: i64) -> Option<String> {
     (t > 0).then_some(t).and_then(|t| rfc3339(Some(t)))
 }
 
+#[utoipa::path(get, path = "/api/v1/networks", tag = "networks",
+    params(("q" = Option<String>, Query, description = "Network or name contains"), ("sort" = Option<String>, Query, description = "Column to sort by"), ("dir" = Option<String>, Query, description = "asc or desc"), ("page" = Option<u32>, Query, description = "Page, from 1"), ("per_page" = Option<u32>, Query, description = "Rows a page (at most 1000)")),
+    responses((status = 200, body = ItemPage<NetworkItem>, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    security(("token" = [])))]
 async fn networks_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -172,6 +177,10 @@ fn items(rows: DeviceRows) -> Vec<DeviceItem> {
     }
 }
 
+#[utoipa::path(get, path = "/api/v1/networks/{id}/devices", tag = "networks",
+    params(("id" = String, Path, description = "The network (NETID, e.g. 198.51.100.0)"), ("kind" = String, Query, description = "inventoried, uninventoried or identified"), ("sort" = Option<String>, Query, description = "Column to sort by"), ("dir" = Option<String>, Query, description = "asc or desc"), ("page" = Option<u32>, Query, description = "Page, from 1"), ("per_page" = Option<u32>, Query, description = "Rows a page (at most 1000)")),
+    responses((status = 200, body = ItemPage<DeviceItem>, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = [])))]
 async fn devices_get(
     State(state): State<AppState>,
     headers: HeaderMap,

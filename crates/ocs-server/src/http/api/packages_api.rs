@@ -12,8 +12,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use ocs_storage::deployment::{ActivationRecord, PackageRecord, RedistributionGroupId};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::{auth_header, respond, rfc3339};
+use super::{auth_header, respond, rfc3339, ErrorBody};
 use crate::app::api::{authenticate, require_write};
 use crate::app::deployment::activate::{self, ActivationRequest};
 use crate::app::deployment::build::Deployer;
@@ -42,7 +43,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// A package.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PackageItem {
     fileid: String,
     name: String,
@@ -60,7 +61,7 @@ pub struct PackageItem {
 }
 
 /// An activation.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActivationItem {
     id: i64,
     info_loc: String,
@@ -72,24 +73,31 @@ pub struct ActivationItem {
 }
 
 /// A package with its activations.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PackageDetail {
     #[serde(flatten)]
     package: PackageItem,
     activation_list: Vec<ActivationItem>,
 }
 
+/// What a deletion removed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deleted {
+    /// The package's FILEID.
+    deleted: String,
+}
+
 /// What a build or an activation created.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Created {
     fileid: String,
     activations: Vec<i64>,
 }
 
 /// `POST /api/v1/packages/{id}/activate`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ActivateBody {
+pub(crate) struct ActivateBody {
     info_url: Option<String>,
     fragments_url: Option<String>,
     redistribution_group: Option<i64>,
@@ -134,6 +142,9 @@ fn with_status<T: Serialize>(status: StatusCode, result: Result<T, AppError>) ->
     response
 }
 
+#[utoipa::path(get, path = "/api/v1/packages", tag = "packages",
+    responses((status = 200, body = Vec<PackageItem>, description = "OK"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    security(("token" = [])))]
 async fn packages_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
     respond(
         async {
@@ -148,6 +159,10 @@ async fn packages_get(State(state): State<AppState>, headers: HeaderMap) -> Resp
     )
 }
 
+#[utoipa::path(get, path = "/api/v1/packages/{id}", tag = "packages",
+    params(("id" = String, Path, description = "The package (FILEID)")),
+    responses((status = 200, body = PackageDetail, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = [])))]
 async fn package_get(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -167,6 +182,10 @@ async fn package_get(
     )
 }
 
+#[utoipa::path(post, path = "/api/v1/packages", tag = "packages",
+    request_body(content_type = "multipart/form-data", description = "The package form: name, os, action, action_param, priority, file…"),
+    responses((status = 201, body = Created, description = "Created"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 413, body = ErrorBody, description = "The body is too large")),
+    security(("token" = ["write"])))]
 async fn packages_post(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -188,6 +207,10 @@ async fn packages_post(
     )
 }
 
+#[utoipa::path(delete, path = "/api/v1/packages/{id}", tag = "packages",
+    params(("id" = String, Path, description = "The package (FILEID)")),
+    responses((status = 200, body = Deleted, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = ["write"])))]
 async fn package_delete(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -198,12 +221,17 @@ async fn package_delete(
             let caller = authenticate(&state, auth_header(&headers)).await?;
             let writer = require_write(&caller)?;
             packages::delete(&state, &Deployer::api(&writer), &id).await?;
-            Ok(serde_json::json!({ "deleted": id }))
+            Ok(Deleted { deleted: id })
         }
         .await,
     )
 }
 
+#[utoipa::path(post, path = "/api/v1/packages/{id}/activate", tag = "packages",
+    params(("id" = String, Path, description = "The package (FILEID)")),
+    request_body = ActivateBody,
+    responses((status = 201, body = Created, description = "Created"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 403, body = ErrorBody, description = "A read-only token"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = ["write"])))]
 async fn activate_post(
     State(state): State<AppState>,
     Path(id): Path<String>,

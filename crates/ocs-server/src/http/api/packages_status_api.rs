@@ -7,9 +7,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
-use super::{auth_header, respond};
+use super::{auth_header, respond, ErrorBody};
 use crate::app::api::authenticate;
-use crate::app::deployment::status;
+use crate::app::deployment::status::{self, PackageStatus};
 use crate::app::{AppError, AppState};
 
 /// Longest FILEID accepted.
@@ -20,6 +20,10 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/api/v1/packages/{id}/status", get(status_get))
 }
 
+#[utoipa::path(get, path = "/api/v1/packages/{id}/status", tag = "packages",
+    params(("id" = String, Path, description = "The package (FILEID)")),
+    responses((status = 200, body = PackageStatus, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = [])))]
 async fn status_get(
     State(state): State<AppState>,
     headers: HeaderMap,

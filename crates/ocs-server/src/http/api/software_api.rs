@@ -11,8 +11,9 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{auth_header, english, param, respond, rfc3339};
+use super::{auth_header, english, param, respond, rfc3339, ErrorBody};
 use crate::app::api::authenticate;
 use crate::app::software::fleet::{self, SoftwareQuery};
 use crate::app::software::DEFAULT_PER_PAGE;
@@ -26,7 +27,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// One software of the fleet.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SoftwareItem {
     id: i64,
     name: String,
@@ -38,7 +39,7 @@ pub struct SoftwareItem {
 }
 
 /// A page of software.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SoftwarePage {
     /// When the computers were counted (RFC 3339; `null` while the first count runs).
     counted_at: Option<String>,
@@ -49,7 +50,7 @@ pub struct SoftwarePage {
 }
 
 /// One version of a software.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct VersionItem {
     publisher: String,
     version: String,
@@ -60,7 +61,7 @@ pub struct VersionItem {
 }
 
 /// One software with its versions.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SoftwareDetail {
     id: i64,
     name: String,
@@ -70,6 +71,10 @@ pub struct SoftwareDetail {
     versions: Vec<VersionItem>,
 }
 
+#[utoipa::path(get, path = "/api/v1/software", tag = "software",
+    params(("name" = Option<String>, Query, description = "Name contains"), ("publisher" = Option<String>, Query, description = "Publisher contains"), ("category" = Option<String>, Query, description = "Category"), ("sort" = Option<String>, Query, description = "Column to sort by"), ("dir" = Option<String>, Query, description = "asc or desc"), ("page" = Option<u32>, Query, description = "Page, from 1"), ("per_page" = Option<u32>, Query, description = "Rows a page (at most 1000)")),
+    responses((status = 200, body = SoftwarePage, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    security(("token" = [])))]
 async fn list_get(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -114,6 +119,10 @@ async fn list_get(
     respond(result)
 }
 
+#[utoipa::path(get, path = "/api/v1/software/{id}", tag = "software",
+    params(("id" = i64, Path, description = "Software name ID")),
+    responses((status = 200, body = SoftwareDetail, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one"), (status = 404, body = ErrorBody, description = "No such item")),
+    security(("token" = [])))]
 async fn software_get(
     State(state): State<AppState>,
     headers: HeaderMap,
