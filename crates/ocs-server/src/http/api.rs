@@ -81,6 +81,58 @@ pub struct ComputerPage {
     items: Vec<ComputerItem>,
 }
 
+/// A page of a list: how many match in all, which page, and its items.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ItemPage<T> {
+    pub(crate) total: i64,
+    pub(crate) page: u32,
+    pub(crate) per_page: u32,
+    pub(crate) items: Vec<T>,
+}
+
+/// Pages a short list read whole (groups, packages: hundreds, not millions) with the same
+/// `page`/`per_page` rules as every other list, and the same `name` filter (contains, any
+/// case) as the computers.
+pub(crate) fn page_of_list<T>(
+    items: Vec<T>,
+    name_of: impl Fn(&T) -> &str,
+    params: &HashMap<String, String>,
+) -> Result<ItemPage<T>, AppError> {
+    let page = number(params, "page", 1)?;
+    let per_page = number(params, "per_page", 50)?;
+    if page == 0 || per_page == 0 || per_page > api::MAX_PER_PAGE {
+        return Err(AppError::bad_request(
+            "E_BAD_PARAM",
+            format!(
+                "page starts at 1 and per_page is between 1 and {}",
+                api::MAX_PER_PAGE
+            ),
+        ));
+    }
+    let wanted = params.get("name").map(|n| n.to_lowercase());
+    let matching: Vec<T> = items
+        .into_iter()
+        .filter(|i| {
+            wanted
+                .as_deref()
+                .is_none_or(|w| name_of(i).to_lowercase().contains(w))
+        })
+        .collect();
+    let total = i64::try_from(matching.len()).unwrap_or(i64::MAX);
+    let skip = usize::try_from((u64::from(page) - 1) * u64::from(per_page)).unwrap_or(usize::MAX);
+    let items = matching
+        .into_iter()
+        .skip(skip)
+        .take(per_page as usize)
+        .collect();
+    Ok(ItemPage {
+        total,
+        page,
+        per_page,
+        items,
+    })
+}
+
 /// Every refusal and failure: a stable code and a sentence saying what to do.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ErrorBody {

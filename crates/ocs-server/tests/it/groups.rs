@@ -169,7 +169,7 @@ async fn api_manages_both_kinds_and_refuses_read_tokens() {
     .await;
     assert_eq!(names(&s.api(&hand_members, &read).await.1), ["lin3"]);
     let (_, list) = s.api("/api/v1/groups", &read).await;
-    let counts: Vec<(String, i64)> = list
+    let counts: Vec<(String, i64)> = list["items"]
         .as_array()
         .unwrap()
         .iter()

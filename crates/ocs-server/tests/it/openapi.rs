@@ -214,7 +214,9 @@ async fn every_answer_matches_the_document() {
         "criteria": [{"field": "os", "op": "equal", "value": "*Linux*"}]});
     call(&s, &mut c, "post", t, t, w, Some(dynamic)).await;
     call(&s, &mut c, "post", t, t, w, Some(json!({"kind": "static"}))).await;
-    call(&s, &mut c, "get", t, t, r, None).await;
+    let (_, groups) = call(&s, &mut c, "get", "/api/v1/groups?name=LAB", t, r, None).await;
+    assert_eq!(groups["total"], 1, "{groups}");
+    call(&s, &mut c, "get", "/api/v1/groups?per_page=0", t, r, None).await;
     let id = group["id"].as_i64().unwrap();
     let t = "/api/v1/groups/{id}";
     let path = format!("/api/v1/groups/{id}");
@@ -343,7 +345,8 @@ async fn every_answer_matches_the_document() {
     assert_eq!(status, 201, "{created}");
     let fileid = created["fileid"].as_str().unwrap().to_owned();
     let t = "/api/v1/packages";
-    call(&s, &mut c, "get", t, t, r, None).await;
+    let (_, list) = call(&s, &mut c, "get", "/api/v1/packages?per_page=1", t, r, None).await;
+    assert_eq!(list["items"][0]["fileid"], fileid.as_str());
     let t = "/api/v1/packages/{id}/activate";
     let https = https_files(
         s.dir.path().join("download"),

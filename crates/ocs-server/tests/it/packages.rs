@@ -564,9 +564,13 @@ async fn api_lists_builds_activates_and_deletes() {
 
     let (status, list) = s.api("/api/v1/packages", &read).await;
     assert_eq!(status, 200);
-    assert_eq!(list[0]["fileid"], fileid.as_str());
-    assert_eq!(list[0]["size"], 3000);
-    assert!(list[0]["created_by"].as_str().unwrap().starts_with("api:t"));
+    assert_eq!(list["total"], 1);
+    let first = &list["items"][0];
+    assert_eq!(first["fileid"], fileid.as_str());
+    assert_eq!(first["size"], 3000);
+    assert!(first["created_by"].as_str().unwrap().starts_with("api:t"));
+    let (_, none) = s.api("/api/v1/packages?name=nothing-like-it", &read).await;
+    assert_eq!(none["total"], 0);
 
     let https = https_files(
         s.dir.path().join("download"),

@@ -18,7 +18,8 @@ use serde_json::Value as JsonValue;
 use utoipa::ToSchema;
 
 use super::{
-    auth_header, number, respond, rfc3339, with_status, ComputerItem, ComputerPage, ErrorBody,
+    auth_header, number, page_of_list, respond, rfc3339, with_status, ComputerItem, ComputerPage,
+    ErrorBody, ItemPage,
 };
 use crate::app::api::{authenticate, require_write};
 use crate::app::computers::CriterionInput;
@@ -177,16 +178,26 @@ fn json<T: serde::de::DeserializeOwned>(
 }
 
 #[utoipa::path(get, path = "/api/v1/groups", tag = "groups",
-    responses((status = 200, body = Vec<GroupItem>, description = "OK"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    params(
+        ("name" = Option<String>, Query, description = "Name contains (any case)"),
+        ("page" = Option<u32>, Query, description = "Page, from 1"),
+        ("per_page" = Option<u32>, Query, description = "Rows a page (50; at most 1000)"),
+    ),
+    responses((status = 200, body = ItemPage<GroupItem>, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
     security(("token" = [])))]
-async fn groups_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn groups_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     let result = async {
         authenticate(&state, auth_header(&headers)).await?;
-        Ok(groups::list(&state)
+        let all = groups::list(&state)
             .await?
             .into_iter()
             .map(|g| item(g.group, g.members))
-            .collect::<Vec<_>>())
+            .collect();
+        page_of_list(all, |g: &GroupItem| g.name.as_str(), &params)
     }
     .await;
     respond(result)

@@ -13,7 +13,7 @@ use axum::Router;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{auth_header, english, param, respond, rfc3339, ErrorBody};
+use super::{auth_header, english, param, respond, rfc3339, ErrorBody, ItemPage};
 use crate::app::api::authenticate;
 use crate::app::ipdiscover::networks::{
     self, netid_param, DeviceKind, DeviceRows, DevicesQuery, NetworksQuery,
@@ -37,15 +37,6 @@ pub struct NetworkItem {
     uninventoried: i64,
     agents: i64,
     identified: i64,
-}
-
-/// A page of anything.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ItemPage<T> {
-    total: i64,
-    page: u32,
-    per_page: u32,
-    items: Vec<T>,
 }
 
 /// One device of a network; which fields are set depends on the list.

@@ -2,9 +2,11 @@
 //! (a multipart upload: text fields, then the `file` part, streamed to disk), deleting and
 //! activating need a write-scoped one.
 
+use std::collections::HashMap;
+
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::handler::Handler;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
@@ -14,7 +16,7 @@ use ocs_storage::deployment::{ActivationRecord, PackageRecord, RedistributionGro
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{auth_header, respond, rfc3339, ErrorBody};
+use super::{auth_header, page_of_list, respond, rfc3339, ErrorBody, ItemPage};
 use crate::app::api::{authenticate, require_write};
 use crate::app::deployment::activate::{self, ActivationRequest};
 use crate::app::deployment::build::Deployer;
@@ -143,17 +145,27 @@ fn with_status<T: Serialize>(status: StatusCode, result: Result<T, AppError>) ->
 }
 
 #[utoipa::path(get, path = "/api/v1/packages", tag = "packages",
-    responses((status = 200, body = Vec<PackageItem>, description = "OK"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
+    params(
+        ("name" = Option<String>, Query, description = "Name contains (any case)"),
+        ("page" = Option<u32>, Query, description = "Page, from 1"),
+        ("per_page" = Option<u32>, Query, description = "Rows a page (50; at most 1000)"),
+    ),
+    responses((status = 200, body = ItemPage<PackageItem>, description = "OK"), (status = 400, body = ErrorBody, description = "A parameter or the body is invalid"), (status = 401, body = ErrorBody, description = "No token, or not a valid one")),
     security(("token" = [])))]
-async fn packages_get(State(state): State<AppState>, headers: HeaderMap) -> Response {
+async fn packages_get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
     respond(
         async {
             authenticate(&state, auth_header(&headers)).await?;
-            Ok(packages::list(&state)
+            let all = packages::list(&state)
                 .await?
                 .into_iter()
                 .map(|s| item(s.package, s.activations))
-                .collect::<Vec<_>>())
+                .collect();
+            page_of_list(all, |p: &PackageItem| p.name.as_str(), &params)
         }
         .await,
     )
