@@ -3,6 +3,7 @@
 //! DOWNLOAD history, IPDISCOVER results, OLD_DEVICEID).
 
 use crate::catalogue::{self, Section, Storage};
+use crate::extra::{ExtraCollector, ExtraSection};
 use crate::request::AgentRequest;
 use crate::value::{normalise, Value};
 use crate::xml::Element;
@@ -61,6 +62,8 @@ pub struct Inventory {
     pub ipdiscover: Option<Vec<DiscoveredHost>>,
     /// The DEVICEID this machine had before (re-install, rename).
     pub old_deviceid: Option<String>,
+    /// Sections the catalogue does not know, in document order (see [`crate::extra`]).
+    pub extra_sections: Vec<ExtraSection>,
 }
 
 /// Why an INVENTORY cannot be used.
@@ -153,6 +156,10 @@ impl Inventory {
         let history = download.and_then(|d| d.child("HISTORY"));
         let download_history = download.map(|_| package_ids(history.into_iter()));
         let ipdiscover = content.child("IPDISCOVER").map(discovered_hosts);
+        let mut extra = ExtraCollector::new(max_rows_per_section);
+        for child in &content.children {
+            extra.add(child);
+        }
 
         // The Windows agent leaves OLD_DEVICEID inside DOWNLOAD/HISTORY; accept it wherever
         // an agent has been seen to put it.
@@ -175,6 +182,7 @@ impl Inventory {
             download_history,
             ipdiscover,
             old_deviceid,
+            extra_sections: extra.finish(),
         })
     }
 
@@ -232,6 +240,7 @@ pub(crate) struct ContentMapper {
     ipdiscover: Option<Element>,
     old_deviceid: Option<String>,
     deviceid: Option<String>,
+    extra: ExtraCollector,
 }
 
 impl ContentMapper {
@@ -249,6 +258,7 @@ impl ContentMapper {
             ipdiscover: None,
             old_deviceid: None,
             deviceid: None,
+            extra: ExtraCollector::new(max_rows),
         }
     }
 
@@ -275,7 +285,7 @@ impl ContentMapper {
             "DEVICEID" => self.deviceid.is_none(),
             _ => false,
         };
-        special || section()
+        special || section() || self.extra.wants(name)
     }
 
     fn wants_row(&self, section: &Section, rows: &[Row], index: usize) -> bool {
@@ -351,7 +361,7 @@ impl ContentMapper {
             "HARDWARE" if self.hardware.is_none() => self.hardware = Some(el),
             "DOWNLOAD" if self.download.is_none() => self.download = Some(el),
             "IPDISCOVER" if self.ipdiscover.is_none() => self.ipdiscover = Some(el),
-            _ => {}
+            _ => self.extra.add(&el),
         }
     }
 
@@ -405,6 +415,7 @@ impl ContentMapper {
             ipdiscover,
             old_deviceid,
             deviceid,
+            extra_sections: self.extra.finish(),
         })
     }
 }

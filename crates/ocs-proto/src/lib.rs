@@ -10,6 +10,7 @@
 pub mod catalogue;
 pub mod codec;
 pub mod deviceid;
+pub mod extra;
 pub mod info;
 pub mod inventory;
 pub mod read;
@@ -23,6 +24,7 @@ pub mod writer;
 pub mod xml;
 
 pub use codec::{BodyEncoding, CodecError, DecodeLimits};
+pub use extra::ExtraSection;
 pub use info::{InfoError, InfoFile};
 pub use inventory::{Inventory, InventoryError};
 pub use read::{read_request, ReadError, ReadLimits, ReadRequest};

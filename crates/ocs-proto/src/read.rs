@@ -401,6 +401,26 @@ mod tests {
     }
 
     #[test]
+    fn unknown_sections_are_kept_by_both_readers() {
+        let inv = inventory(
+            "<FAILED_UNITS><NAME>a.service</NAME><STATE>failed</STATE></FAILED_UNITS>\
+             <CPUS><TYPE>x</TYPE></CPUS><VERSIONCLIENT>2.10</VERSIONCLIENT>\
+             <FAILED_UNITS NAME=\"b.service\"><NESTED><X>1</X></NESTED></FAILED_UNITS>\
+             <FAILED_UNITS><EMPTY/></FAILED_UNITS><ENVS><KEY>HOME</KEY><VAL>/root</VAL></ENVS>",
+        );
+        let names: Vec<&str> = inv.extra_sections.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["FAILED_UNITS", "ENVS"],
+            "a text-only element is no section"
+        );
+        let units = &inv.extra_sections[0].rows;
+        assert_eq!(units.len(), 2, "a row without fields is dropped");
+        assert_eq!(units[1], [("NAME".to_owned(), "b.service".to_owned())]);
+        assert!(inv.section("CPUS").is_some());
+    }
+
+    #[test]
     fn capacities_and_old_deviceid() {
         let inv = inventory(
             r#"<DOWNLOAD/><DOWNLOAD><HISTORY/><HISTORY><PACKAGE ID=" 2 "/><PACKAGE><ID>1</ID><ID>3</ID></PACKAGE><PACKAGE ID="2"/>

@@ -26,6 +26,7 @@ mod mass;
 mod migrate;
 mod ocsapi;
 mod options;
+mod plugins;
 mod sections;
 mod sessions;
 mod settings;

@@ -103,6 +103,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_forward_queue.sql"),
         postgres: include_str!("../migrations/postgres/0015_forward_queue.sql"),
     },
+    Migration {
+        version: 16,
+        description: "sections the catalogue does not know",
+        sqlite: include_str!("../migrations/sqlite/0016_extra_sections.sql"),
+        postgres: include_str!("../migrations/postgres/0016_extra_sections.sql"),
+    },
 ];
 
 /// Key of the PostgreSQL advisory lock that serialises migrations of instances starting

@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use ocs_proto::ExtraSection;
 use ocs_storage::{HostDetail, HostFilter, HostId, HostSummary, Page, StoreError, TokenRecord};
 
 use crate::app::{AppError, AppState};
@@ -245,9 +246,14 @@ pub async fn list_computers(
         .await?)
 }
 
-/// One computer with every stored section.
-pub async fn computer(state: &AppState, id: i64) -> Result<HostDetail, AppError> {
-    Ok(state.store.get_host(HostId(id)).await?)
+/// One computer with every stored section, and the sections the catalogue does not know.
+pub async fn computer(
+    state: &AppState,
+    id: i64,
+) -> Result<(HostDetail, Vec<ExtraSection>), AppError> {
+    let detail = state.store.get_host(HostId(id)).await?;
+    let extra = state.store.extra_sections(HostId(id)).await?;
+    Ok((detail, extra))
 }
 
 #[cfg(test)]

@@ -458,6 +458,8 @@ pub struct ComputerPage {
     pub fields: Vec<AccountField>,
     /// Per-computer settings.
     pub settings: Vec<DeviceSetting>,
+    /// Sections the catalogue does not know (plugins'), as sent.
+    pub extra: Vec<ocs_proto::ExtraSection>,
 }
 
 /// The computer page's data.
@@ -465,10 +467,12 @@ pub async fn computer(state: &AppState, id: i64) -> Result<ComputerPage, AppErro
     let detail = state.store.get_host(HostId(id)).await?;
     let fields = state.store.list_accountinfo_fields().await?;
     let settings = state.store.device_settings(HostId(id)).await?;
+    let extra = state.store.extra_sections(HostId(id)).await?;
     Ok(ComputerPage {
         detail,
         fields,
         settings,
+        extra,
     })
 }
 

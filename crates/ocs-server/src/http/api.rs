@@ -157,6 +157,10 @@ pub struct ComputerDetail {
     hardware: JsonValue,
     /// Administrative data, by field (`tag`, `fields_3`…).
     accountinfo: std::collections::BTreeMap<String, Option<String>>,
+    /// Sections the agent sent that the catalogue does not know (plugins'), by name: rows
+    /// of text fields, as sent.
+    undeclared_sections:
+        std::collections::BTreeMap<String, Vec<std::collections::BTreeMap<String, String>>>,
     /// Each section's rows, an array per table name beside the fields above (the
     /// document cannot say "arrays" for these keys only: it allows any value).
     #[serde(flatten)]
@@ -478,7 +482,7 @@ fn rows(section: &SectionData) -> JsonValue {
 }
 
 /// The computer as the API shows it.
-fn detail(d: HostDetail) -> ComputerDetail {
+fn detail((d, extra): (HostDetail, Vec<ocs_proto::ExtraSection>)) -> ComputerDetail {
     let hardware = match rows(&d.hardware) {
         JsonValue::Array(mut hw) => hw.pop().unwrap_or(JsonValue::Null),
         _ => JsonValue::Null,
@@ -494,6 +498,18 @@ fn detail(d: HostDetail) -> ComputerDetail {
             .accountinfo
             .into_iter()
             .map(|(k, v)| (k.to_lowercase(), v))
+            .collect(),
+        undeclared_sections: extra
+            .into_iter()
+            .map(|s| {
+                (
+                    s.name,
+                    s.rows
+                        .into_iter()
+                        .map(|r| r.into_iter().collect())
+                        .collect(),
+                )
+            })
             .collect(),
         sections: d
             .sections

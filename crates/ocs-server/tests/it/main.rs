@@ -36,6 +36,7 @@ mod ocsapi;
 mod openapi;
 mod outage;
 mod packages;
+mod plugins;
 mod real_agents;
 mod replay;
 mod rollout;

@@ -145,6 +145,11 @@ pub async fn ingest(
         };
         changes.push((section.element, change));
     }
+    // Sections the catalogue does not know (a plugin's): kept, replaced whole.
+    if !(created && inv.extra_sections.is_empty()) {
+        tx.replace_extra_sections(id, &inv.extra_sections, created)
+            .await?;
+    }
     let software = match &inv.softwares {
         Some(rows) if history.on() => {
             let written = tx.reconcile_software_diff(id, rows).await?;

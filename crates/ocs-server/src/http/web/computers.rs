@@ -437,23 +437,61 @@ async fn computers_view_post(
 
 /// One inventory section as shown on the computer page.
 pub struct SectionView {
-    /// Section key (table name).
-    pub key: &'static str,
+    /// Section key (table name; `x-<name>` for an undeclared section).
+    pub key: String,
     /// Translated title.
     pub title: String,
+    /// A line under the title, if any.
+    pub note: String,
     /// Column names.
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<String>,
     /// Cell texts.
     pub rows: Vec<Vec<String>>,
     /// For one-row sections (hardware, BIOS): (column, value) pairs, shown as a list.
-    pub facts: Vec<(&'static str, String)>,
+    pub facts: Vec<(String, String)>,
+}
+
+/// An undeclared section (a plugin's): its columns are the fields any row has, in the order
+/// first seen.
+fn extra_section_view(tr: &Tr, section: &ocs_proto::ExtraSection) -> SectionView {
+    let mut columns: Vec<String> = Vec::new();
+    for row in &section.rows {
+        for (field, _) in row {
+            if !columns.contains(field) {
+                columns.push(field.clone());
+            }
+        }
+    }
+    let rows = section
+        .rows
+        .iter()
+        .map(|row| {
+            columns
+                .iter()
+                .map(|c| {
+                    row.iter()
+                        .find(|(f, _)| f == c)
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default()
+                })
+                .collect()
+        })
+        .collect();
+    SectionView {
+        key: format!("x-{}", section.name.to_lowercase()),
+        title: tr.fmt("section.undeclared", &[("name", &section.name)]),
+        note: tr.get("section.undeclared_note").to_owned(),
+        columns,
+        rows,
+        facts: Vec::new(),
+    }
 }
 
 fn section_view(tr: &Tr, data: &SectionData) -> SectionView {
     let mut view = section_table(tr, data);
     if matches!(data.table, "hardware" | "bios") && view.rows.len() == 1 {
         let row = view.rows.remove(0);
-        view.facts = view.columns.iter().copied().zip(row).collect();
+        view.facts = view.columns.iter().cloned().zip(row).collect();
     }
     view
 }
@@ -468,9 +506,10 @@ fn section_table(tr: &Tr, data: &SectionData) -> SectionView {
         })
         .collect();
     SectionView {
-        key: data.table,
+        key: data.table.to_owned(),
         title: tr.get(&format!("section.{}", data.table)).to_owned(),
-        columns: keep.iter().map(|i| data.columns[*i].0).collect(),
+        note: String::new(),
+        columns: keep.iter().map(|i| data.columns[*i].0.to_owned()).collect(),
         rows: data
             .rows
             .iter()
@@ -616,7 +655,7 @@ struct DetailPage {
     name: String,
     banner: Vec<(String, String)>,
     /// (key, title, rows) of every section, for the section menu.
-    menu: Vec<(&'static str, String, usize)>,
+    menu: Vec<(String, String, usize)>,
     current: String,
     sections: Vec<SectionView>,
     admin_fields: Vec<AdminFieldView>,
@@ -679,9 +718,10 @@ async fn computer_get(
             .filter(|sec| !sec.rows.is_empty())
             .map(|sec| section_view(tr, sec)),
     );
+    all.extend(data.extra.iter().map(|sec| extra_section_view(tr, sec)));
     let menu = all
         .iter()
-        .map(|v| (v.key, v.title.clone(), v.rows.len()))
+        .map(|v| (v.key.clone(), v.title.clone(), v.rows.len()))
         .collect();
     let print = q.print.is_some();
     let current = match q.section.as_deref() {
