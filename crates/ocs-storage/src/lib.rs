@@ -34,6 +34,7 @@ mod software;
 pub mod software_categories;
 pub mod software_counts;
 pub mod software_fleet;
+mod soap;
 mod sql;
 mod synthetic;
 mod tokens;
@@ -75,6 +76,7 @@ pub use ocsapi::{
     RawTable,
 };
 pub use options::OptionRow;
+pub use soap::{SoapEvent, SoapInterface, SoapMeta, SoapSelection, SoapSort};
 pub use sections::{SectionChange, SectionData, SectionDiff};
 pub use settings::{DeviceSetting, RegistryQuery};
 pub use signin::{PendingSignin, TotpRecord, REQUIRE_SECOND_FACTOR};
