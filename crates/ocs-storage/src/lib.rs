@@ -30,11 +30,11 @@ mod sections;
 mod sessions;
 mod settings;
 mod signin;
+mod soap;
 mod software;
 pub mod software_categories;
 pub mod software_counts;
 pub mod software_fleet;
-mod soap;
 mod sql;
 mod synthetic;
 mod tokens;
@@ -76,10 +76,10 @@ pub use ocsapi::{
     RawTable,
 };
 pub use options::OptionRow;
-pub use soap::{SoapEvent, SoapInterface, SoapMeta, SoapSelection, SoapSort};
 pub use sections::{SectionChange, SectionData, SectionDiff};
 pub use settings::{DeviceSetting, RegistryQuery};
 pub use signin::{PendingSignin, TotpRecord, REQUIRE_SECOND_FACTOR};
+pub use soap::{SoapEvent, SoapInterface, SoapMeta, SoapSelection, SoapSort};
 pub use software::{SoftwareChange, SoftwareDiff, SoftwareEntry};
 pub use synthetic::{synthetic_software_name, FleetSpec, SYNTHETIC_OS};
 pub use tokens::TokenRecord;

@@ -134,7 +134,10 @@ impl Store {
             sql.push_str(&format!(" AND a.tag IN ({list})"));
         }
         if !s.exclude_tags.is_empty() {
-            let list = in_list(&mut binds, s.exclude_tags.iter().map(|t| Bind::Text(t.clone())));
+            let list = in_list(
+                &mut binds,
+                s.exclude_tags.iter().map(|t| Bind::Text(t.clone())),
+            );
             sql.push_str(&format!(" AND a.tag NOT IN ({list})"));
         }
         if !s.userids.is_empty() {
@@ -289,13 +292,12 @@ impl Store {
             "SELECT m.mac, m.ip, m.mask, m.date, m.name FROM netmap m WHERE m.date > $1{unknown} \
              ORDER BY m.date, m.mac LIMIT $2 OFFSET $3"
         );
-        let rows: Vec<(String, String, Option<String>, i64, Option<String>)> =
-            sqlx::query_as(&sql)
-                .bind(since)
-                .bind(limit)
-                .bind(offset)
-                .fetch_all(&self.read_pool)
-                .await?;
+        let rows: Vec<(String, String, Option<String>, i64, Option<String>)> = sqlx::query_as(&sql)
+            .bind(since)
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(&self.read_pool)
+            .await?;
         Ok(rows
             .into_iter()
             .map(|(mac, ip, mask, date, name)| SoapInterface {
@@ -319,12 +321,14 @@ mod tests {
         let (store, _dir) = store().await;
         let mut tx = store.begin().await.unwrap();
         for (date, deleted) in [(30, "c"), (10, "b"), (10, "a")] {
-            sqlx::query("INSERT INTO deleted_equiv (date, deleted, equivalent) VALUES ($1, $2, NULL)")
-                .bind(date as i64)
-                .bind(deleted)
-                .execute(tx.conn())
-                .await
-                .unwrap();
+            sqlx::query(
+                "INSERT INTO deleted_equiv (date, deleted, equivalent) VALUES ($1, $2, NULL)",
+            )
+            .bind(date as i64)
+            .bind(deleted)
+            .execute(tx.conn())
+            .await
+            .unwrap();
         }
         tx.commit().await.unwrap();
         let page = store.soap_history(0, 2).await.unwrap();

@@ -38,7 +38,9 @@ async fn soap_post(
             AppError::bad_request("E_BAD_BODY", e.body_text())
         }
     });
-    let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .map(HeaderValue::as_bytes);
     let address = crate::http::client::client_ip(&state.config, &headers, peer.ip()).to_string();
     let (bytes, refused) = match body {
         Ok(bytes) => (bytes, None),
@@ -55,7 +57,8 @@ async fn soap_post(
     } else {
         "text/plain; charset=utf-8"
     };
-    let mut response = (status, [(header::CONTENT_TYPE, content_type)], answer.body).into_response();
+    let mut response =
+        (status, [(header::CONTENT_TYPE, content_type)], answer.body).into_response();
     if answer.challenge {
         response.headers_mut().insert(
             header::WWW_AUTHENTICATE,

@@ -77,12 +77,19 @@ pub struct LegacyComputer {
 
 /// Reads `start`/`limit` as the original does (digits only; missing is 0), refusing a limit
 /// of 0 or above [`MAX_LIMIT`].
-pub fn page(start: Option<&str>, limit: Option<&str>, required: bool) -> Result<(i64, i64), AppError> {
+pub fn page(
+    start: Option<&str>,
+    limit: Option<&str>,
+    required: bool,
+) -> Result<(i64, i64), AppError> {
     let number = |name: &str, text: Option<&str>| -> Result<i64, AppError> {
         match text.map(str::trim) {
             None | Some("") => Ok(0),
             Some(t) => t.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                AppError::bad_request("E_BAD_PARAM", format!("{name} must be a whole number, not {t:?}"))
+                AppError::bad_request(
+                    "E_BAD_PARAM",
+                    format!("{name} must be a whole number, not {t:?}"),
+                )
             }),
         }
     };
@@ -176,14 +183,20 @@ async fn assemble(
 }
 
 fn row_id(row: &RawRow) -> Option<i64> {
-    row.iter().find(|(k, _)| k == "ID").and_then(|(_, v)| match v {
-        ocs_proto::Value::Int(n) => Some(*n),
-        _ => None,
-    })
+    row.iter()
+        .find(|(k, _)| k == "ID")
+        .and_then(|(_, v)| match v {
+            ocs_proto::Value::Int(n) => Some(*n),
+            _ => None,
+        })
 }
 
 /// `/computers`: a page of computers with every table.
-pub async fn computers(state: &AppState, start: i64, limit: i64) -> Result<Vec<LegacyComputer>, AppError> {
+pub async fn computers(
+    state: &AppState,
+    start: i64,
+    limit: i64,
+) -> Result<Vec<LegacyComputer>, AppError> {
     let hardware = state
         .store
         .ocsapi_hardware(RawSelection::Page { start, limit })
@@ -193,7 +206,10 @@ pub async fn computers(state: &AppState, start: i64, limit: i64) -> Result<Vec<L
 
 /// `/computer/{id}`: one computer with every table and its software; `None` if unknown.
 pub async fn computer(state: &AppState, id: i64) -> Result<Option<LegacyComputer>, AppError> {
-    let hardware = state.store.ocsapi_hardware(RawSelection::Ids(&[id])).await?;
+    let hardware = state
+        .store
+        .ocsapi_hardware(RawSelection::Ids(&[id]))
+        .await?;
     Ok(assemble(state, hardware, true).await?.pop())
 }
 
@@ -227,7 +243,12 @@ pub async fn computer_section(
         id,
         hardware,
         tables: rows
-            .map(|rows| (section.to_owned(), rows.into_iter().map(|(_, r)| r).collect()))
+            .map(|rows| {
+                (
+                    section.to_owned(),
+                    rows.into_iter().map(|(_, r)| r).collect(),
+                )
+            })
             .into_iter()
             .collect(),
     }))
@@ -235,7 +256,10 @@ pub async fn computer_section(
 
 /// `/computers/lastupdate[/{timestamp}]`: computers inventoried since then (default: the
 /// last day).
-pub async fn updated_since(state: &AppState, timestamp: Option<&str>) -> Result<Vec<i64>, AppError> {
+pub async fn updated_since(
+    state: &AppState,
+    timestamp: Option<&str>,
+) -> Result<Vec<i64>, AppError> {
     let since = match timestamp {
         None => state.clock.now() - 86_400,
         Some(t) => t.trim().parse::<i64>().map_err(|_| {
@@ -274,8 +298,17 @@ pub async fn search(state: &AppState, params: &[(String, String)]) -> Result<Vec
     };
     let equals = params
         .iter()
-        .filter(|(k, _)| !["start", "limit", "orderby"].iter().any(|s| k.eq_ignore_ascii_case(s)))
-        .map(|(k, v)| (k.clone(), (!v.eq_ignore_ascii_case("null")).then(|| v.clone())))
+        .filter(|(k, _)| {
+            !["start", "limit", "orderby"]
+                .iter()
+                .any(|s| k.eq_ignore_ascii_case(s))
+        })
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                (!v.eq_ignore_ascii_case("null")).then(|| v.clone()),
+            )
+        })
         .collect();
     let search = RawSearch {
         equals,
@@ -303,7 +336,11 @@ pub async fn networks(state: &AppState) -> Result<Vec<String>, AppError> {
 }
 
 /// `/ipdiscover/network/{netid}` and `/ipdiscover/tag/{tag}`: discovered devices.
-pub async fn discovered(state: &AppState, by_tag: bool, key: &str) -> Result<Vec<RawRow>, AppError> {
+pub async fn discovered(
+    state: &AppState,
+    by_tag: bool,
+    key: &str,
+) -> Result<Vec<RawRow>, AppError> {
     Ok(state.store.ocsapi_netmap(by_tag, key).await?)
 }
 
@@ -337,7 +374,10 @@ pub async fn snmp_devices(
     if !known {
         return Ok(Vec::new());
     }
-    Ok(state.store.ocsapi_snmp_devices(table, id, start, limit).await?)
+    Ok(state
+        .store
+        .ocsapi_snmp_devices(table, id, start, limit)
+        .await?)
 }
 
 #[cfg(test)]
@@ -347,7 +387,10 @@ mod tests {
     #[test]
     fn pages_are_bounded_and_never_cut() {
         assert_eq!(page(Some("20"), Some("10"), true).unwrap(), (20, 10));
-        assert!(page(None, None, true).is_err(), "the original needs limit > 0");
+        assert!(
+            page(None, None, true).is_err(),
+            "the original needs limit > 0"
+        );
         assert_eq!(page(None, None, false).unwrap(), (0, MAX_LIMIT));
         assert!(page(None, Some("5000"), false).is_err());
         assert!(page(Some("-1"), Some("5"), false).is_err());
@@ -356,7 +399,9 @@ mod tests {
     #[test]
     fn conditions_need_all_three_parts() {
         assert!(condition(Some("NAME"), None, Some("x")).unwrap().is_none());
-        let c = condition(Some("NAME"), Some("like"), Some("lib")).unwrap().unwrap();
+        let c = condition(Some("NAME"), Some("like"), Some("lib"))
+            .unwrap()
+            .unwrap();
         assert_eq!(c.operator, RawOperator::Like);
         assert!(condition(Some("NAME"), Some("; drop"), Some("x")).is_err());
     }

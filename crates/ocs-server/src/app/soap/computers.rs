@@ -53,7 +53,9 @@ fn perl_number(text: Option<&str>) -> i64 {
 
 fn both(doc: &RequestDoc, a: &str, b: &str) -> Result<(), AppError> {
     if doc.get(a).is_some() && doc.get(b).is_some() {
-        return Err(client_fault(format!("BAD_REQUEST: {a} and {b} cannot be combined")));
+        return Err(client_fault(format!(
+            "BAD_REQUEST: {a} and {b} cannot be combined"
+        )));
     }
     Ok(())
 }
@@ -82,11 +84,20 @@ pub async fn get_computers(
     match doc.get("ENGINE") {
         None => {}
         Some(e) if e.eq_ignore_ascii_case("FIRST") => {}
-        Some(e) => return Err(client_fault(format!("ENGINE {e:?} is unknown; the only one is FIRST"))),
+        Some(e) => {
+            return Err(client_fault(format!(
+                "ENGINE {e:?} is unknown; the only one is FIRST"
+            )))
+        }
     }
     both(&doc, "ID", "EXCLUDE_ID")?;
     both(&doc, "TAG", "EXCLUDE_TAG")?;
-    let ids = |name| doc.all(name).into_iter().filter_map(|t| digits(Some(t))).collect();
+    let ids = |name| {
+        doc.all(name)
+            .into_iter()
+            .filter_map(|t| digits(Some(t)))
+            .collect()
+    };
     let checksum = if truthy(doc.get("CHECKSUM")) {
         match digits(doc.get("CHECKSUM")) {
             Some(c) => Some(c),
@@ -95,7 +106,10 @@ pub async fn get_computers(
     } else {
         None
     };
-    let kind = doc.get("ASKING_FOR").unwrap_or("INVENTORY").to_ascii_uppercase();
+    let kind = doc
+        .get("ASKING_FOR")
+        .unwrap_or("INVENTORY")
+        .to_ascii_uppercase();
     if kind != "META" && kind != "INVENTORY" {
         return Err(client_fault(format!(
             "ASKING_FOR {kind:?} is unknown: META or INVENTORY"
@@ -193,10 +207,13 @@ async fn inventories(
         let keyed = rows
             .into_iter()
             .filter_map(|row| {
-                let id = row.iter().find(|(k, _)| k == "ID").and_then(|(_, v)| match v {
-                    Value::Int(n) => Some(*n),
-                    _ => None,
-                })?;
+                let id = row
+                    .iter()
+                    .find(|(k, _)| k == "ID")
+                    .and_then(|(_, v)| match v {
+                        Value::Int(n) => Some(*n),
+                        _ => None,
+                    })?;
                 Some((id, row))
             })
             .collect();

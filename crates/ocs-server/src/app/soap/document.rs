@@ -47,9 +47,9 @@ pub fn parse_request(text: &str, limits: &Limits) -> Result<RequestDoc, AppError
     let mut current: Option<(String, String)> = None;
     let mut doc = RequestDoc::default();
     loop {
-        let event = reader.read_event().map_err(|e| {
-            bad(format!("at byte {}: {e}", reader.buffer_position()))
-        })?;
+        let event = reader
+            .read_event()
+            .map_err(|e| bad(format!("at byte {}: {e}", reader.buffer_position())))?;
         match event {
             Event::DocType(_) => return Err(bad("a DOCTYPE is not accepted")),
             Event::Start(e) => {
@@ -129,7 +129,13 @@ mod tests {
 
     #[test]
     fn refuses_other_shapes() {
-        for text in ["", "plain", "<R><A><B>1</B></A></R>", "<R/><R/>", "<R><A>1</R>"] {
+        for text in [
+            "",
+            "plain",
+            "<R><A><B>1</B></A></R>",
+            "<R/><R/>",
+            "<R><A>1</R>",
+        ] {
             assert!(parse_request(text, &Limits::default()).is_err(), "{text:?}");
         }
     }

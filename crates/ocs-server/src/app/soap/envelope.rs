@@ -28,9 +28,9 @@ fn local(name: &[u8]) -> &[u8] {
 }
 
 fn is_nil(e: &BytesStart<'_>) -> bool {
-    e.attributes().flatten().any(|a| {
-        local(a.key.as_ref()) == b"nil" && matches!(a.value.as_ref(), b"true" | b"1")
-    })
+    e.attributes()
+        .flatten()
+        .any(|a| local(a.key.as_ref()) == b"nil" && matches!(a.value.as_ref(), b"true" | b"1"))
 }
 
 fn namespace_of(e: &BytesStart<'_>) -> String {
@@ -104,11 +104,9 @@ pub fn parse_call(body: &[u8], limits: &Limits) -> Result<Call, AppError> {
                         argument = Some((!is_nil(&e)).then(String::new));
                         At::Argument
                     }
-                    At::Argument => {
-                        return Err(bad(
-                            "an argument holds elements; every argument is a string (send XML escaped)",
-                        ))
-                    }
+                    At::Argument => return Err(bad(
+                        "an argument holds elements; every argument is a string (send XML escaped)",
+                    )),
                     At::Skipped(n) => At::Skipped(n + 1),
                     At::Done => {
                         after_skip = At::Done;
@@ -206,7 +204,10 @@ mod tests {
     fn reads_a_soap_lite_call() {
         let call = parse_call(LITE.as_bytes(), &Limits::default()).unwrap();
         assert_eq!(call.method, "get_history_V1");
-        assert_eq!(call.namespace, "http://localhost/Apache/Ocsinventory/Interface");
+        assert_eq!(
+            call.namespace,
+            "http://localhost/Apache/Ocsinventory/Interface"
+        );
         assert_eq!(
             call.args,
             [Some("0".to_owned()), Some("<REQUEST>".to_owned()), None]

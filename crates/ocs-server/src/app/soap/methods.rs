@@ -219,7 +219,9 @@ async fn reset_checksum(
     }
     let changed = state.store.soap_reset_checksum(checksum, &ids).await?;
     tracing::info!(user = user.login, checksum, changed, "SOAP: CHECKSUM reset");
-    Ok(vec![SoapValue::Int(i64::try_from(changed).unwrap_or(i64::MAX))])
+    Ok(vec![SoapValue::Int(
+        i64::try_from(changed).unwrap_or(i64::MAX),
+    )])
 }
 
 fn valid_key(key: &str) -> bool {
@@ -339,15 +341,16 @@ async fn ipdiscover_devices(
             )
         })
         .collect();
-    Ok(vec![SoapValue::Text(Node::parent("RESULT", nodes).document()?)])
+    Ok(vec![SoapValue::Text(
+        Node::parent("RESULT", nodes).document()?,
+    )])
 }
 
 /// A MAC as the original accepted it (`/^\w\w(.\w\w){5}$/`), in our spelling.
 fn mac_arg(text: &str) -> Option<String> {
     let b = text.as_bytes();
     let word = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let shaped = b.len() == 17
-        && (0..6).all(|i| word(b[i * 3]) && word(b[i * 3 + 1]));
+    let shaped = b.len() == 17 && (0..6).all(|i| word(b[i * 3]) && word(b[i * 3 + 1]));
     if !shaped {
         return None;
     }
@@ -401,7 +404,10 @@ mod tests {
         assert_eq!(parse_date("2024-03-01 00:00:10"), Some(1_709_251_210));
         assert_eq!(parse_date("2024-3-01"), None);
         assert_eq!(parse_date("2024-03-01T00:00:00"), None);
-        assert_eq!(mac_arg("00-11-22-AA-bb-CC").as_deref(), Some("00:11:22:aa:bb:cc"));
+        assert_eq!(
+            mac_arg("00-11-22-AA-bb-CC").as_deref(),
+            Some("00:11:22:aa:bb:cc")
+        );
         assert_eq!(mac_arg("00:11:22:aa:bb"), None);
         assert!(valid_key("PROLOG_FREQ") && !valid_key("A;B") && !valid_key(""));
         assert_eq!(decode("a &amp; b"), "a & b");
@@ -414,7 +420,9 @@ mod tests {
         let v = error_value("BAD_KEY").unwrap();
         assert_eq!(
             v,
-            [SoapValue::Text("<RESULT>\n  <ERROR>BAD_KEY</ERROR>\n</RESULT>\n".into())]
+            [SoapValue::Text(
+                "<RESULT>\n  <ERROR>BAD_KEY</ERROR>\n</RESULT>\n".into()
+            )]
         );
     }
 }

@@ -91,7 +91,10 @@ fn fault_response(method: &str, e: &AppError) -> SoapResponse {
     let reason = if client {
         e.to_string()
     } else {
-        format!("{}: the server could not answer; its log says why", e.code())
+        format!(
+            "{}: the server could not answer; its log says why",
+            e.code()
+        )
     };
     match writer::fault(client, &reason) {
         Ok(body) => SoapResponse {
@@ -131,7 +134,12 @@ pub async fn handle(
         let limits = Limits::default();
         let call = envelope::parse_call(body?, &limits)?;
         method.clone_from(&call.method);
-        tracing::debug!(user = user.login, method = call.method, args = call.args.len(), "SOAP call");
+        tracing::debug!(
+            user = user.login,
+            method = call.method,
+            args = call.args.len(),
+            "SOAP call"
+        );
         let values = methods::dispatch(state, &options, &user, &call).await?;
         writer::response(&call.method, &call.namespace, &values)
     }

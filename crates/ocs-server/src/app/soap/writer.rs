@@ -72,6 +72,9 @@ fn write_node(w: &mut Writer<Vec<u8>>, node: &Node) -> std::io::Result<()> {
             // Even empty: a text event keeps the end tag on the same line.
             w.write_event(Event::Text(BytesText::new(text)))?;
         }
+        Content::Children(children) if children.is_empty() => {
+            w.write_event(Event::Text(BytesText::new("")))?;
+        }
         Content::Children(children) => {
             // XML::Simple wrote a hash's keys sorted; the rows of one key keep their order.
             let mut sorted: Vec<&Node> = children.iter().collect();
@@ -106,7 +109,9 @@ const ENVELOPE_ATTRIBUTES: [(&str, &str); 5] = [
     ),
 ];
 
-fn envelope(body: impl FnOnce(&mut Writer<Vec<u8>>) -> std::io::Result<()>) -> Result<String, AppError> {
+fn envelope(
+    body: impl FnOnce(&mut Writer<Vec<u8>>) -> std::io::Result<()>,
+) -> Result<String, AppError> {
     let mut w = Writer::new(Vec::new());
     let run = |w: &mut Writer<Vec<u8>>| -> std::io::Result<()> {
         w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
@@ -202,14 +207,32 @@ mod tests {
         let xml = response(
             "get_history_V1",
             "urn:x",
-            &[SoapValue::Text("<A>".into()), SoapValue::Int(3), SoapValue::Nil],
+            &[
+                SoapValue::Text("<A>".into()),
+                SoapValue::Int(3),
+                SoapValue::Nil,
+            ],
         )
         .unwrap();
-        assert!(xml.contains("<get_history_V1Response xmlns=\"urn:x\">"), "{xml}");
-        assert!(xml.contains("<result xsi:type=\"xsd:string\">&lt;A&gt;</result>"), "{xml}");
-        assert!(xml.contains("<result xsi:type=\"xsd:int\">3</result>"), "{xml}");
+        assert!(
+            xml.contains("<get_history_V1Response xmlns=\"urn:x\">"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<result xsi:type=\"xsd:string\">&lt;A&gt;</result>"),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<result xsi:type=\"xsd:int\">3</result>"),
+            "{xml}"
+        );
         assert!(xml.contains("<result xsi:nil=\"true\"/>"), "{xml}");
         let f = fault(true, "BAD <x>").unwrap();
-        assert!(f.contains("<faultcode>soap:Client</faultcode><faultstring>BAD &lt;x&gt;</faultstring>"), "{f}");
+        assert!(
+            f.contains(
+                "<faultcode>soap:Client</faultcode><faultstring>BAD &lt;x&gt;</faultstring>"
+            ),
+            "{f}"
+        );
     }
 }
