@@ -116,11 +116,7 @@ impl RawTable {
                 FieldKind::Int => RawKind::Int,
                 FieldKind::Text => RawKind::Text,
             };
-            columns.push(col(
-                &f.column.to_uppercase(),
-                &format!("t.{}", f.column),
-                kind,
-            ));
+            columns.push(col(&f.column.to_uppercase(), &format!("t.{}", f.column), kind));
         }
         RawTable {
             name: section.table,
@@ -155,7 +151,10 @@ impl RawTable {
 /// nothing in (`itmgmt_comments`, `unixusers`), present so that a script finds its key.
 pub fn raw_tables() -> Vec<RawTable> {
     use RawKind::*;
-    let mut tables: Vec<RawTable> = catalogue::SECTIONS.iter().map(RawTable::section).collect();
+    let mut tables: Vec<RawTable> = catalogue::SECTIONS
+        .iter()
+        .map(RawTable::section)
+        .collect();
     tables.push(RawTable::fixed(
         "devices",
         Some("devices"),
@@ -425,17 +424,14 @@ impl Store {
                         "SELECT {list} FROM hardware h WHERE h.id IN ({}) ORDER BY h.id",
                         ps.join(", ")
                     );
-                    for row in binds
-                        .apply(sqlx::query(&sql))
-                        .fetch_all(&self.read_pool)
-                        .await?
-                    {
+                    for row in binds.apply(sqlx::query(&sql)).fetch_all(&self.read_pool).await? {
                         out.push(read_raw(&row, &columns, 0)?);
                     }
                 }
             }
             RawSelection::Page { start, limit } => {
-                let sql = format!("SELECT {list} FROM hardware h ORDER BY h.id LIMIT $1 OFFSET $2");
+                let sql =
+                    format!("SELECT {list} FROM hardware h ORDER BY h.id LIMIT $1 OFFSET $2");
                 for row in sqlx::query(&sql)
                     .bind(limit)
                     .bind(start)
@@ -463,10 +459,7 @@ impl Store {
             None => None,
             Some(c) => Some((
                 table.column(&c.column).ok_or_else(|| {
-                    StoreError::Invalid(format!(
-                        "table {} has no column {:?}",
-                        table.name, c.column
-                    ))
+                    StoreError::Invalid(format!("table {} has no column {:?}", table.name, c.column))
                 })?,
                 c,
             )),
@@ -490,11 +483,7 @@ impl Store {
                 sql.push_str(&condition_sql(column, c, &mut binds)?);
             }
             sql.push_str(&format!(" ORDER BY {order}"));
-            for row in binds
-                .apply(sqlx::query(&sql))
-                .fetch_all(&self.read_pool)
-                .await?
-            {
+            for row in binds.apply(sqlx::query(&sql)).fetch_all(&self.read_pool).await? {
                 let id: i64 = row.try_get(0)?;
                 out.push((id, read_raw(&row, &table.columns, 1)?));
             }
@@ -558,10 +547,7 @@ impl Store {
                     .iter()
                     .find(|col| col.name.eq_ignore_ascii_case(&c.column))
                     .ok_or_else(|| {
-                        StoreError::Invalid(format!(
-                            "the software list has no column {:?}",
-                            c.column
-                        ))
+                        StoreError::Invalid(format!("the software list has no column {:?}", c.column))
                     })?,
                 c,
             )),
@@ -587,11 +573,7 @@ impl Store {
                 sql.push_str(&condition_sql(column, c, &mut binds)?);
             }
             sql.push_str(" ORDER BY s.hardware_id, s.id");
-            for row in binds
-                .apply(sqlx::query(&sql))
-                .fetch_all(&self.read_pool)
-                .await?
-            {
+            for row in binds.apply(sqlx::query(&sql)).fetch_all(&self.read_pool).await? {
                 let id: i64 = row.try_get(0)?;
                 out.push((id, read_raw(&row, &columns, 1)?));
             }
@@ -773,11 +755,11 @@ impl Store {
 
     /// The SNMP types, numbered in name order as the original's `snmp_types` IDs.
     pub async fn ocsapi_snmp_types(&self) -> Result<Vec<(String, String)>> {
-        Ok(
-            sqlx::query_as("SELECT table_name, type_name FROM snmp_types ORDER BY table_name")
-                .fetch_all(&self.read_pool)
-                .await?,
+        Ok(sqlx::query_as(
+            "SELECT table_name, type_name FROM snmp_types ORDER BY table_name",
         )
+        .fetch_all(&self.read_pool)
+        .await?)
     }
 }
 
@@ -808,10 +790,7 @@ mod tests {
         assert_eq!(networks.columns[1].name, "HARDWARE_ID");
         assert!(networks.column("macaddr").is_some());
         let bios = raw_table("bios").unwrap();
-        assert_eq!(
-            bios.columns[0].name, "HARDWARE_ID",
-            "one row per computer: no ID"
-        );
+        assert_eq!(bios.columns[0].name, "HARDWARE_ID", "one row per computer: no ID");
         assert!(raw_table("hardware; --").is_none());
         assert!(tables.iter().any(|t| t.name == "groups_cache"));
     }

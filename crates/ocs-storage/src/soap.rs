@@ -104,6 +104,9 @@ pub struct SoapInterface {
     pub name: Option<String>,
 }
 
+/// `(mac, ip, mask, date, name)` of `netmap`.
+type InterfaceRow = (String, String, Option<String>, i64, Option<String>);
+
 fn in_list(binds: &mut Binds, values: impl IntoIterator<Item = Bind>) -> String {
     values
         .into_iter()
@@ -292,7 +295,7 @@ impl Store {
             "SELECT m.mac, m.ip, m.mask, m.date, m.name FROM netmap m WHERE m.date > $1{unknown} \
              ORDER BY m.date, m.mac LIMIT $2 OFFSET $3"
         );
-        let rows: Vec<(String, String, Option<String>, i64, Option<String>)> = sqlx::query_as(&sql)
+        let rows: Vec<InterfaceRow> = sqlx::query_as(&sql)
             .bind(since)
             .bind(limit)
             .bind(offset)

@@ -64,11 +64,7 @@ pub async fn authenticate(
             .await?
             > MAX_ATTEMPTS_PER_CLIENT
         {
-            tracing::warn!(
-                peer,
-                login,
-                "web-service request refused: too many failures"
-            );
+            tracing::warn!(peer, login, "web-service request refused: too many failures");
             return Err(AppError::TooManyRequests(
                 "too many failed web-service authentications for this account; wait 15 minutes"
                     .into(),
@@ -84,15 +80,14 @@ pub async fn authenticate(
         };
         if !ok {
             tracing::warn!(peer, login, "web-service authentication failed");
-            return Err(unauthorized(
-                "wrong login or password, or an account without web services",
-            ));
+            return Err(unauthorized("wrong login or password, or an account without web services"));
         }
         state.store.refund_login_attempt(&budget).await?;
-        state.agent_auth.remember(key, login, now + CACHE_SECS, now);
+        state
+            .agent_auth
+            .remember(key, login, now + CACHE_SECS, now);
     }
-    let account =
-        account.ok_or_else(|| unauthorized("this account may no longer use the web services"))?;
+    let account = account.ok_or_else(|| unauthorized("this account may no longer use the web services"))?;
     Ok(WebServiceUser {
         login: account.login,
         admin: account.role == auth::Role::Administrator.as_str(),

@@ -149,7 +149,7 @@ async fn assemble(
     hardware: Vec<RawRow>,
     with_software: bool,
 ) -> Result<Vec<LegacyComputer>, AppError> {
-    let ids: Vec<i64> = hardware.iter().filter_map(|row| row_id(row)).collect();
+    let ids: Vec<i64> = hardware.iter().filter_map(row_id).collect();
     let mut computers: Vec<LegacyComputer> = hardware
         .into_iter()
         .zip(&ids)

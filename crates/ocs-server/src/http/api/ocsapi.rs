@@ -23,18 +23,12 @@ pub fn router() -> Router<AppState> {
         .route("/ocsapi/v1/computers", get(computers))
         .route("/ocsapi/v1/computers/search", get(search))
         .route("/ocsapi/v1/computers/lastupdate", get(lastupdate))
-        .route(
-            "/ocsapi/v1/computers/lastupdate/{timestamp}",
-            get(lastupdate_since),
-        )
+        .route("/ocsapi/v1/computers/lastupdate/{timestamp}", get(lastupdate_since))
         .route("/ocsapi/v1/computer/{id}", get(computer))
         .route("/ocsapi/v1/computer/{id}/{section}", get(computer_section))
         .route("/ocsapi/v1/softwares", get(softwares))
         .route("/ocsapi/v1/ipdiscover", get(ipdiscover))
-        .route(
-            "/ocsapi/v1/ipdiscover/network/{netid}",
-            get(ipdiscover_network),
-        )
+        .route("/ocsapi/v1/ipdiscover/network/{netid}", get(ipdiscover_network))
         .route("/ocsapi/v1/ipdiscover/tag/{tag}", get(ipdiscover_tag))
         .route("/ocsapi/v1/snmps/typeList", get(snmp_types))
         .route("/ocsapi/v1/snmp/{table}", get(snmp_table))
@@ -53,9 +47,7 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<JsonValue, AppError>>,
 {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(HeaderValue::as_bytes);
+    let authorization = headers.get(header::AUTHORIZATION).map(HeaderValue::as_bytes);
     let address = crate::http::client::client_ip(&state.config, headers, peer.ip()).to_string();
     let result = match ocsapi::authenticate(state, authorization, &address).await {
         Ok(reader) => {
@@ -136,9 +128,7 @@ async fn computers(
 ) -> Response {
     answer(&state, &headers, peer, || async {
         let (start, limit) = ocsapi::page(param(&p, "start"), param(&p, "limit"), true)?;
-        Ok(computers_json(
-            &ocsapi::computers(&state, start, limit).await?,
-        ))
+        Ok(computers_json(&ocsapi::computers(&state, start, limit).await?))
     })
     .await
 }
@@ -334,8 +324,5 @@ async fn cve(
     if !KNOWN.contains(&what.as_str()) {
         return (StatusCode::NOT_FOUND, Json(json!({"code": "E_NOT_FOUND", "message": format!("no route /ocsapi/v1/cve/{what}")}))).into_response();
     }
-    answer(&state, &headers, peer, || async {
-        Ok(JsonValue::Array(Vec::new()))
-    })
-    .await
+    answer(&state, &headers, peer, || async { Ok(JsonValue::Array(Vec::new())) }).await
 }
