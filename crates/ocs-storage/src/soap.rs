@@ -107,6 +107,9 @@ pub struct SoapInterface {
 /// `(mac, ip, mask, date, name)` of `netmap`.
 type InterfaceRow = (String, String, Option<String>, i64, Option<String>);
 
+/// IDs per statement.
+const IDS_PER_READ: usize = 500;
+
 fn in_list(binds: &mut Binds, values: impl IntoIterator<Item = Bind>) -> String {
     values
         .into_iter()
@@ -165,19 +168,22 @@ impl Store {
         Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
-    /// The META rows of these computers, in the order of `ids`.
+    /// The META rows of these computers, in the order of `ids` (unknown IDs left out).
     pub async fn soap_meta(&self, ids: &[i64]) -> Result<Vec<SoapMeta>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let row = sqlx::query(
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_READ) {
+            let mut binds = Binds::default();
+            let list = in_list(&mut binds, chunk.iter().map(|i| Bind::Int(*i)));
+            let sql = format!(
                 "SELECT h.id, h.deviceid, h.name, a.tag, h.lastdate, h.lastcome, h.checksum \
-                 FROM hardware h LEFT JOIN accountinfo a ON a.hardware_id = h.id WHERE h.id = $1",
-            )
-            .bind(*id)
-            .fetch_optional(&self.read_pool)
-            .await?;
-            if let Some(row) = row {
-                out.push(SoapMeta {
+                 FROM hardware h LEFT JOIN accountinfo a ON a.hardware_id = h.id WHERE h.id IN ({list})"
+            );
+            for row in binds
+                .apply(sqlx::query(&sql))
+                .fetch_all(&self.read_pool)
+                .await?
+            {
+                found.push(SoapMeta {
                     id: row.try_get(0)?,
                     deviceid: row.try_get(1)?,
                     name: row.try_get(2)?,
@@ -188,21 +194,33 @@ impl Store {
                 });
             }
         }
-        Ok(out)
+        let order: std::collections::HashMap<i64, usize> =
+            ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        found.sort_by_key(|m| order.get(&m.id).copied().unwrap_or(usize::MAX));
+        Ok(found)
     }
 
-    /// The dictionary words (category names) of a computer's software, by name.
-    pub async fn soap_dico_soft(&self, id: i64) -> Result<Vec<String>> {
-        Ok(sqlx::query_scalar(
-            "SELECT DISTINCT c.name FROM software s \
-             JOIN software_category_links l ON l.name_id = s.name_id \
-             AND l.publisher_id = s.publisher_id AND l.version_id = s.version_id \
-             JOIN software_categories c ON c.id = l.category_id \
-             WHERE s.hardware_id = $1 ORDER BY c.name",
-        )
-        .bind(id)
-        .fetch_all(&self.read_pool)
-        .await?)
+    /// The dictionary words (category names) of these computers' software, `(ID, word)`
+    /// by ID then word.
+    pub async fn soap_dico_soft(&self, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(IDS_PER_READ) {
+            let mut binds = Binds::default();
+            let list = in_list(&mut binds, chunk.iter().map(|i| Bind::Int(*i)));
+            let sql = format!(
+                "SELECT DISTINCT s.hardware_id, c.name FROM software s \
+                 JOIN software_category_links l ON l.name_id = s.name_id \
+                 AND l.publisher_id = s.publisher_id AND l.version_id = s.version_id \
+                 JOIN software_categories c ON c.id = l.category_id \
+                 WHERE s.hardware_id IN ({list}) ORDER BY s.hardware_id, c.name"
+            );
+            let rows: Vec<(i64, String)> = binds
+                .apply_as(sqlx::query_as(&sql))
+                .fetch_all(&self.read_pool)
+                .await?;
+            out.extend(rows);
+        }
+        Ok(out)
     }
 
     /// The dictionary word (category name) of a software name, if it has one: the first by
@@ -226,7 +244,7 @@ impl Store {
         }
         let mut tx = self.begin().await?;
         let mut changed = 0;
-        for chunk in ids.chunks(500) {
+        for chunk in ids.chunks(IDS_PER_READ) {
             let mut binds = Binds::default();
             let value = binds.push(Bind::Int(checksum));
             let list = in_list(&mut binds, chunk.iter().map(|i| Bind::Int(*i)));

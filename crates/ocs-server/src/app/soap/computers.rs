@@ -7,6 +7,8 @@
 //! The sections are read by the REST API's reads (`ocs_storage::ocsapi`), which give the
 //! original's column names.
 
+use std::collections::HashMap;
+
 use ocs_proto::catalogue::{self, ALL_SECTIONS_CHANGED};
 use ocs_proto::Value;
 use ocs_storage::{raw_table, RawRow, RawSelection, SoapSelection, SoapSort};
@@ -186,10 +188,22 @@ fn row_node(element: &str, row: &RawRow) -> Node {
     )
 }
 
-fn add_rows(computers: &mut [(i64, Vec<Node>)], element: &str, rows: Vec<(i64, RawRow)>) {
-    for (id, row) in rows {
-        if let Some((_, nodes)) = computers.iter_mut().find(|(c, _)| *c == id) {
-            nodes.push(row_node(element, &row));
+/// Each computer's elements, in the page's order, found by ID.
+struct Page {
+    order: Vec<i64>,
+    nodes: HashMap<i64, Vec<Node>>,
+}
+
+impl Page {
+    fn push(&mut self, id: i64, node: Node) {
+        if let Some(nodes) = self.nodes.get_mut(&id) {
+            nodes.push(node);
+        }
+    }
+
+    fn add_rows(&mut self, element: &str, rows: Vec<(i64, RawRow)>) {
+        for (id, row) in rows {
+            self.push(id, row_node(element, &row));
         }
     }
 }
@@ -200,7 +214,10 @@ async fn inventories(
     sections: i64,
     wanted: i64,
 ) -> Result<Vec<String>, AppError> {
-    let mut computers: Vec<(i64, Vec<Node>)> = ids.iter().map(|id| (*id, Vec::new())).collect();
+    let mut page = Page {
+        order: ids.to_vec(),
+        nodes: ids.iter().map(|id| (*id, Vec::new())).collect(),
+    };
     let on = |mask: u64| mask != 0 && (sections as u64) & mask != 0;
     if on(catalogue::HARDWARE.mask) {
         let rows = state.store.ocsapi_hardware(RawSelection::Ids(ids)).await?;
@@ -217,18 +234,18 @@ async fn inventories(
                 Some((id, row))
             })
             .collect();
-        add_rows(&mut computers, "HARDWARE", keyed);
+        page.add_rows("HARDWARE", keyed);
     }
     for section in catalogue::SECTIONS.iter().filter(|s| on(s.mask)) {
         let Some(table) = raw_table(section.table) else {
             continue;
         };
         let rows = state.store.ocsapi_rows(&table, ids, None).await?;
-        add_rows(&mut computers, &section.table.to_ascii_uppercase(), rows);
+        page.add_rows(&section.table.to_ascii_uppercase(), rows);
     }
     if on(catalogue::SOFTWARES.mask) {
         let rows = state.store.ocsapi_software(ids, None).await?;
-        add_rows(&mut computers, "SOFTWARES", rows);
+        page.add_rows("SOFTWARES", rows);
     }
     if wanted & WANTED_ACCOUNTINFO != 0 {
         let labels: Vec<(String, String)> = state
@@ -250,23 +267,26 @@ async fn inventories(
                     Node::text("ENTRY", text_of(v).as_deref()).attribute("Name", name)
                 })
                 .collect();
-            if let Some((_, nodes)) = computers.iter_mut().find(|(c, _)| *c == id) {
-                nodes.push(Node::parent("ACCOUNTINFO", entries));
-            }
+            page.push(id, Node::parent("ACCOUNTINFO", entries));
         }
     }
     if wanted & WANTED_DICO_SOFT != 0 {
-        for (id, nodes) in computers.iter_mut() {
-            let words = state.store.soap_dico_soft(*id).await?;
-            nodes.push(Node::parent(
-                "DICO_SOFT",
-                words.iter().map(|w| Node::text("WORD", Some(w))).collect(),
-            ));
+        let mut words: HashMap<i64, Vec<Node>> = HashMap::new();
+        for (id, word) in state.store.soap_dico_soft(ids).await? {
+            words
+                .entry(id)
+                .or_default()
+                .push(Node::text("WORD", Some(&word)));
+        }
+        for id in ids {
+            let mine = words.remove(id).unwrap_or_default();
+            page.push(*id, Node::parent("DICO_SOFT", mine));
         }
     }
-    computers
-        .into_iter()
-        .map(|(_, nodes)| Node::parent("COMPUTER", nodes).document())
+    page.order
+        .iter()
+        .filter_map(|id| page.nodes.remove(id))
+        .map(|nodes| Node::parent("COMPUTER", nodes).document())
         .collect()
 }
 
