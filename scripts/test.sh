@@ -22,6 +22,9 @@ command -v nmap >/dev/null || need_packages+=(nmap) # Analyze, and the Unix agen
 command -v nmblookup >/dev/null || need_packages+=(samba-common-bin) # Analyze's NetBIOS names
 # The original's injector, run against our server by the injector's tests.
 [ -f /usr/share/ocsinventory-server/binutils/ocsinventory-injector.pl ] || need_packages+=(ocsinventory-server)
+# The original's SOAP client (soap-client.pl, from ocsinventory-server), run against our SOAP service.
+perl -MSOAP::Lite -e1 2>/dev/null || need_packages+=(libsoap-lite-perl)
+perl -MHTML::Entities -e1 2>/dev/null || need_packages+=(libhtml-parser-perl)
 if ((${#need_packages[@]})); then
     log "installing ${need_packages[*]}"
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
