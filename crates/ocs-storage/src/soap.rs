@@ -362,6 +362,115 @@ mod tests {
         assert_eq!(left[0].deleted, "c");
     }
 
+    /// Computers `(deviceid, tag, checksum, userid)`; their IDs in order.
+    async fn fleet(store: &Store, hosts: &[(&str, &str, i64, &str)]) -> Vec<i64> {
+        let mut tx = store.begin().await.unwrap();
+        let mut ids = Vec::new();
+        for (deviceid, tag, checksum, userid) in hosts {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO hardware (deviceid, name, checksum, userid, lastdate) \
+                 VALUES ($1, $1, $2, $3, 100) RETURNING id",
+            )
+            .bind(*deviceid)
+            .bind(*checksum)
+            .bind(*userid)
+            .fetch_one(tx.conn())
+            .await
+            .unwrap();
+            sqlx::query("INSERT INTO accountinfo (hardware_id, tag) VALUES ($1, $2)")
+                .bind(id)
+                .bind(*tag)
+                .execute(tx.conn())
+                .await
+                .unwrap();
+            ids.push(id);
+        }
+        tx.commit().await.unwrap();
+        ids
+    }
+
+    #[tokio::test]
+    async fn selection_filters_sorts_and_pages() {
+        let (store, _dir) = store().await;
+        let ids = fleet(
+            &store,
+            &[
+                ("a-1", "PARIS", 1, "jdoe"),
+                ("b-2", "PARIS", 4096, "asmith"),
+                ("c-3", "LYON", 4097, "jdoe"),
+                ("_group", "PARIS", 1, ""),
+            ],
+        )
+        .await;
+        let select = |s: SoapSelection| {
+            let store = &store;
+            async move {
+                store
+                    .soap_computer_ids(&SoapSelection { limit: 10, ..s })
+                    .await
+                    .unwrap()
+            }
+        };
+        let (a, b, c) = (ids[0], ids[1], ids[2]);
+        assert_eq!(
+            select(SoapSelection::default()).await,
+            [a, b, c],
+            "no group-like DEVICEID"
+        );
+        let paris = SoapSelection {
+            tags: vec!["PARIS".into()],
+            ..SoapSelection::default()
+        };
+        assert_eq!(select(paris).await, [a, b]);
+        let not_paris = SoapSelection {
+            exclude_tags: vec!["PARIS".into()],
+            ..SoapSelection::default()
+        };
+        assert_eq!(select(not_paris).await, [c]);
+        let networks = SoapSelection {
+            checksum: Some(4096),
+            ..SoapSelection::default()
+        };
+        assert_eq!(select(networks).await, [b, c]);
+        let jdoe_desc = SoapSelection {
+            userids: vec!["jdoe".into()],
+            descending: true,
+            exclude_ids: vec![b],
+            ..SoapSelection::default()
+        };
+        assert_eq!(select(jdoe_desc).await, [c, a]);
+        let page = store
+            .soap_computer_ids(&SoapSelection {
+                ids: vec![a, b, c],
+                begin: 1,
+                limit: 1,
+                sort: SoapSort::LastDate,
+                ..SoapSelection::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(page, [b]);
+        let meta = store.soap_meta(&[c, a]).await.unwrap();
+        assert_eq!(
+            meta.iter().map(|m| m.id).collect::<Vec<_>>(),
+            [c, a],
+            "in the asked order"
+        );
+        assert_eq!(meta[0].tag.as_deref(), Some("LYON"));
+        assert_eq!(
+            store
+                .soap_reset_checksum(0, &[a, c, 999_999])
+                .await
+                .unwrap(),
+            2
+        );
+        let after = SoapSelection {
+            checksum: Some(4096),
+            ..SoapSelection::default()
+        };
+        assert_eq!(select(after).await, [b]);
+    }
+
     #[tokio::test]
     async fn selection_of_an_empty_fleet_is_empty() {
         let (store, _dir) = store().await;

@@ -60,7 +60,7 @@ pub struct SoapResponse {
     pub challenge: bool,
 }
 
-fn fault_response(method: &str, e: &AppError) -> SoapResponse {
+fn fault_response(method: &str, peer: &str, e: &AppError) -> SoapResponse {
     let status = match e {
         AppError::Unauthorized(_) => {
             return SoapResponse {
@@ -84,9 +84,9 @@ fn fault_response(method: &str, e: &AppError) -> SoapResponse {
             | AppError::NotFound(_)
     );
     if client {
-        tracing::warn!(method, code = e.code(), reason = %e, "SOAP request refused");
+        tracing::warn!(peer, method, code = e.code(), reason = %e, "SOAP request refused");
     } else {
-        tracing::error!(method, code = e.code(), error = %e, "SOAP request failed");
+        tracing::error!(peer, method, code = e.code(), error = %e, "SOAP request failed");
     }
     let reason = if client {
         e.to_string()
@@ -151,6 +151,6 @@ pub async fn handle(
             xml: true,
             challenge: false,
         },
-        Err(e) => fault_response(&method, &e),
+        Err(e) => fault_response(&method, peer, &e),
     }
 }
