@@ -28,8 +28,9 @@ impl SoapSort {
     fn column(self) -> &'static str {
         match self {
             SoapSort::Id => "h.id",
-            SoapSort::LastCome => "h.lastcome",
-            SoapSort::LastDate => "h.lastdate",
+            // Never seen first on both databases (their NULLs sort at opposite ends).
+            SoapSort::LastCome => "COALESCE(h.lastcome, 0)",
+            SoapSort::LastDate => "COALESCE(h.lastdate, 0)",
         }
     }
 }

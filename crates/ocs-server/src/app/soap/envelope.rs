@@ -33,10 +33,17 @@ fn is_nil(e: &BytesStart<'_>) -> bool {
         .any(|a| local(a.key.as_ref()) == b"nil" && matches!(a.value.as_ref(), b"true" | b"1"))
 }
 
+/// The namespace of the method element: its default one, or the one its prefix names
+/// (older SOAP::Lite clients write `<namesp1:method xmlns:namesp1="…">`).
 fn namespace_of(e: &BytesStart<'_>) -> String {
+    let name = e.name();
+    let declaration = match name.as_ref().iter().rposition(|b| *b == b':') {
+        Some(i) => [b"xmlns:".as_slice(), &name.as_ref()[..i]].concat(),
+        None => b"xmlns".to_vec(),
+    };
     e.attributes()
         .flatten()
-        .find(|a| a.key.as_ref() == b"xmlns")
+        .find(|a| a.key.as_ref() == declaration.as_slice())
         .map(|a| String::from_utf8_lossy(a.value.as_ref()).into_owned())
         .unwrap_or_default()
 }
@@ -226,6 +233,12 @@ mod tests {
         ] {
             assert!(parse_call(doc.as_bytes(), &limits).is_err(), "{doc}");
         }
+        let prefixed = "<s:Envelope xmlns:s=\"e\"><s:Body><n1:get_history_V1 xmlns:n1=\"urn:ocs\"><a>0</a></n1:get_history_V1></s:Body></s:Envelope>";
+        let call = parse_call(prefixed.as_bytes(), &limits).unwrap();
+        assert_eq!(
+            (call.method.as_str(), call.namespace.as_str()),
+            ("get_history_V1", "urn:ocs")
+        );
         let small = Limits {
             max_arguments: 1,
             ..Limits::default()
