@@ -26,6 +26,9 @@ command -v nmblookup >/dev/null || need_packages+=(samba-common-bin) # Analyze's
 # The original's REST API (Mojolicious under Plack), which the /ocsapi/v1 tests compare with.
 perl -MMojolicious -e1 2>/dev/null || need_packages+=(libmojolicious-perl)
 perl -MPlack -e1 2>/dev/null || need_packages+=(libplack-perl)
+# The original's SOAP client (soap-client.pl, from ocsinventory-server), run against our SOAP service.
+perl -MSOAP::Lite -e1 2>/dev/null || need_packages+=(libsoap-lite-perl)
+perl -MHTML::Entities -e1 2>/dev/null || need_packages+=(libhtml-parser-perl)
 if ((${#need_packages[@]})); then
     log "installing ${need_packages[*]}"
     export DEBIAN_FRONTEND=noninteractive

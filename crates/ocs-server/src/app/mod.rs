@@ -24,6 +24,7 @@ pub mod mass;
 pub mod ocsapi;
 pub mod options;
 pub mod refresh;
+pub mod soap;
 pub mod software;
 pub mod totp;
 pub mod users;

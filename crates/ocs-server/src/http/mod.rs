@@ -7,6 +7,7 @@ pub mod client;
 pub mod download;
 pub mod label;
 pub mod server;
+pub mod soap;
 pub mod tls;
 pub mod web;
 
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(agent::router())
         .merge(api::router())
+        .merge(soap::router())
         .merge(label::router())
         .merge(download::router())
         .merge(tls::router())

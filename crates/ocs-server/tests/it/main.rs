@@ -42,6 +42,7 @@ mod replay;
 mod rollout;
 mod scale_out;
 mod signin;
+mod soap;
 mod software;
 mod tls;
 

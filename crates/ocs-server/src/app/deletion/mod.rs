@@ -42,6 +42,13 @@ impl Deleter {
         }
     }
 
+    /// A web-service account (`ws:<login>`), by the SOAP service's `delete_computers_by_id_V1`.
+    pub fn web_service(login: &str) -> Deleter {
+        Deleter {
+            name: format!("ws:{login}"),
+        }
+    }
+
     /// The operator at the command line, who has the database in hand anyway (`cli`, or
     /// `cli:<user>` when the environment names the user).
     pub fn cli(user: Option<&str>) -> Deleter {

@@ -379,6 +379,7 @@ fn is_console_path(path: &str) -> bool {
     !(path.starts_with("/ocsinventory")
         || path.starts_with("/api/")
         || path.starts_with("/ocsapi/")
+        || path == "/ocsinterface"
         || path == "/healthz"
         || path.starts_with("/download/"))
 }
