@@ -12,7 +12,8 @@ pub mod tls;
 pub mod web;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 
@@ -29,7 +30,20 @@ pub fn router(state: AppState) -> Router {
         .merge(tls::router())
         .merge(web::router(state.clone()))
         .route("/healthz", get(healthz_get))
+        .layer(axum::middleware::map_response(close_after_refused_body))
         .with_state(state)
+}
+
+/// A body refused as too large is left unread, so the connection cannot carry another
+/// request: the answer says so, and clients do not send their next request on it (they
+/// would see it closed under them).
+async fn close_after_refused_body(mut response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// Liveness and database reachability, for load balancers.

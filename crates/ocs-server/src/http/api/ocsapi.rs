@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use ocs_proto::Value;
 use ocs_storage::RawRow;
 use serde_json::{json, Map, Value as JsonValue};
@@ -42,28 +43,37 @@ pub fn router() -> Router<AppState> {
         .route("/ocsapi/v1/cve/{what}", get(cve))
 }
 
-/// Authenticates, then answers `body`'s JSON; a 401 challenges for Basic credentials.
-async fn answer<F, Fut>(
-    state: &AppState,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-    body: F,
-) -> Response
-where
-    F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<JsonValue, AppError>>,
-{
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .map(HeaderValue::as_bytes);
-    let address = crate::http::client::client_ip(&state.config, headers, peer.ip()).to_string();
-    let result = match ocsapi::authenticate(state, authorization, &address).await {
-        Ok(reader) => {
-            tracing::debug!(reader = reader.name(), "legacy API request");
-            body().await
+/// A caller the legacy API accepted (a token or a web-services account); a request without
+/// one is answered 401 before its handler runs, with a challenge for Basic credentials.
+struct Legacy;
+
+impl FromRequestParts<AppState> for Legacy {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let authorization = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        let address =
+            crate::http::client::client_ip(&state.config, &parts.headers, peer).to_string();
+        match ocsapi::authenticate(state, authorization, &address).await {
+            Ok(reader) => {
+                tracing::debug!(reader = reader.name(), "legacy API request");
+                Ok(Legacy)
+            }
+            Err(e) => Err(reply(Err(e))),
         }
-        Err(e) => Err(e),
-    };
+    }
+}
+
+/// The JSON of `result`; a 401 challenges for Basic credentials, which the original's
+/// scripts send.
+fn reply(result: Result<JsonValue, AppError>) -> Response {
     let mut response = respond(result);
     if response.status() == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(
@@ -117,169 +127,139 @@ fn number(text: &str, what: &str) -> Result<i64, AppError> {
     })
 }
 
-async fn list_ids(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    answer(&state, &headers, peer, || async {
-        Ok(ids_json(ocsapi::list_ids(&state).await?))
-    })
-    .await
+async fn list_ids(State(state): State<AppState>, _: Legacy) -> Response {
+    reply(async { Ok(ids_json(ocsapi::list_ids(&state).await?)) }.await)
 }
 
 async fn computers(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Query(p): Query<HashMap<String, String>>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        let (start, limit) = ocsapi::page(param(&p, "start"), param(&p, "limit"), true)?;
-        Ok(computers_json(
-            &ocsapi::computers(&state, start, limit).await?,
-        ))
-    })
-    .await
+    reply(
+        async {
+            let (start, limit) = ocsapi::page(param(&p, "start"), param(&p, "limit"), true)?;
+            Ok(computers_json(
+                &ocsapi::computers(&state, start, limit).await?,
+            ))
+        }
+        .await,
+    )
 }
 
-async fn computer(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    answer(&state, &headers, peer, || async {
-        let id = number(&id, "computer id")?;
-        let found = ocsapi::computer(&state, id).await?;
-        Ok(computers_json(found.as_slice()))
-    })
-    .await
+async fn computer(State(state): State<AppState>, _: Legacy, Path(id): Path<String>) -> Response {
+    reply(
+        async {
+            let id = number(&id, "computer id")?;
+            let found = ocsapi::computer(&state, id).await?;
+            Ok(computers_json(found.as_slice()))
+        }
+        .await,
+    )
 }
 
 async fn computer_section(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Path((id, section)): Path<(String, String)>,
     Query(p): Query<HashMap<String, String>>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        let id = number(&id, "computer id")?;
-        let condition = ocsapi::condition(
-            param(&p, "where"),
-            param(&p, "operator"),
-            param(&p, "value"),
-        )?;
-        let found = ocsapi::computer_section(&state, id, &section, condition.as_ref()).await?;
-        Ok(computers_json(found.as_slice()))
-    })
-    .await
+    reply(
+        async {
+            let id = number(&id, "computer id")?;
+            let condition = ocsapi::condition(
+                param(&p, "where"),
+                param(&p, "operator"),
+                param(&p, "value"),
+            )?;
+            let found = ocsapi::computer_section(&state, id, &section, condition.as_ref()).await?;
+            Ok(computers_json(found.as_slice()))
+        }
+        .await,
+    )
 }
 
 async fn search(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Query(params): Query<Vec<(String, String)>>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        Ok(ids_json(ocsapi::search(&state, &params).await?))
-    })
-    .await
+    reply(async { Ok(ids_json(ocsapi::search(&state, &params).await?)) }.await)
 }
 
-async fn lastupdate(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    answer(&state, &headers, peer, || async {
-        Ok(ids_json(ocsapi::updated_since(&state, None).await?))
-    })
-    .await
+async fn lastupdate(State(state): State<AppState>, _: Legacy) -> Response {
+    reply(async { Ok(ids_json(ocsapi::updated_since(&state, None).await?)) }.await)
 }
 
 async fn lastupdate_since(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Path(timestamp): Path<String>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        Ok(ids_json(
-            ocsapi::updated_since(&state, Some(&timestamp)).await?,
-        ))
-    })
-    .await
+    reply(
+        async {
+            Ok(ids_json(
+                ocsapi::updated_since(&state, Some(&timestamp)).await?,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn softwares(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Query(p): Query<HashMap<String, String>>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        let (start, limit) = ocsapi::page(param(&p, "start"), param(&p, "limit"), false)?;
-        let rows = ocsapi::softwares(&state, start, limit, param(&p, "soft")).await?;
-        Ok(JsonValue::Array(
+    reply(
+        async {
+            let (start, limit) = ocsapi::page(param(&p, "start"), param(&p, "limit"), false)?;
+            let rows = ocsapi::softwares(&state, start, limit, param(&p, "soft")).await?;
+            Ok(JsonValue::Array(
             rows.into_iter()
                 .map(|(name, publisher, version)| {
                     json!({ "NAME": name, "PUBLISHER": publisher, "VERSION": version })
                 })
                 .collect(),
         ))
-    })
-    .await
+        }
+        .await,
+    )
 }
 
-async fn ipdiscover(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    answer(&state, &headers, peer, || async {
-        let netids = ocsapi::networks(&state).await?;
-        Ok(JsonValue::Array(
-            netids.into_iter().map(|n| json!({ "NETID": n })).collect(),
-        ))
-    })
-    .await
+async fn ipdiscover(State(state): State<AppState>, _: Legacy) -> Response {
+    reply(
+        async {
+            let netids = ocsapi::networks(&state).await?;
+            Ok(JsonValue::Array(
+                netids.into_iter().map(|n| json!({ "NETID": n })).collect(),
+            ))
+        }
+        .await,
+    )
 }
 
 async fn ipdiscover_network(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Path(netid): Path<String>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        Ok(objects(&ocsapi::discovered(&state, false, &netid).await?))
-    })
-    .await
+    reply(async { Ok(objects(&ocsapi::discovered(&state, false, &netid).await?)) }.await)
 }
 
 async fn ipdiscover_tag(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Path(tag): Path<String>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        Ok(objects(&ocsapi::discovered(&state, true, &tag).await?))
-    })
-    .await
+    reply(async { Ok(objects(&ocsapi::discovered(&state, true, &tag).await?)) }.await)
 }
 
-async fn snmp_types(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-) -> Response {
-    answer(&state, &headers, peer, || async {
-        let types = ocsapi::snmp_types(&state).await?;
-        Ok(JsonValue::Array(
+async fn snmp_types(State(state): State<AppState>, _: Legacy) -> Response {
+    reply(
+        async {
+            let types = ocsapi::snmp_types(&state).await?;
+            Ok(JsonValue::Array(
             types
                 .into_iter()
                 .map(|(id, table, name)| {
@@ -287,55 +267,50 @@ async fn snmp_types(
                 })
                 .collect(),
         ))
-    })
-    .await
+        }
+        .await,
+    )
 }
 
 async fn snmp_table(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Path(table): Path<String>,
     Query(p): Query<HashMap<String, String>>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        let (start, limit) = ocsapi::page(param(&p, "start"), param(&p, "limit"), false)?;
-        Ok(objects(
-            &ocsapi::snmp_devices(&state, &table, None, start, limit).await?,
-        ))
-    })
-    .await
+    reply(
+        async {
+            let (start, limit) = ocsapi::page(param(&p, "start"), param(&p, "limit"), false)?;
+            Ok(objects(
+                &ocsapi::snmp_devices(&state, &table, None, start, limit).await?,
+            ))
+        }
+        .await,
+    )
 }
 
 async fn snmp_device(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
+    _: Legacy,
     Path((table, id)): Path<(String, String)>,
 ) -> Response {
-    answer(&state, &headers, peer, || async {
-        let id = number(&id, "device id")?;
-        Ok(objects(
-            &ocsapi::snmp_devices(&state, &table, Some(id), 0, 1).await?,
-        ))
-    })
-    .await
+    reply(
+        async {
+            let id = number(&id, "device id")?;
+            Ok(objects(
+                &ocsapi::snmp_devices(&state, &table, Some(id), 0, 1).await?,
+            ))
+        }
+        .await,
+    )
 }
 
 /// The CVE routes of the original's HEAD: it fills them from a CVE-Search server, which we
 /// do not query; they answer an empty list so that scripts calling them keep working.
-async fn cve(
-    State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Path(what): Path<String>,
-) -> Response {
+async fn cve(_: Legacy, Path(what): Path<String>) -> Response {
     const KNOWN: [&str; 5] = ["cvss", "software", "computer", "computerslist", "history"];
     if !KNOWN.contains(&what.as_str()) {
-        return (StatusCode::NOT_FOUND, Json(json!({"code": "E_NOT_FOUND", "message": format!("no route /ocsapi/v1/cve/{what}")}))).into_response();
+        return reply(Err(AppError::NotFound(format!("/ocsapi/v1/cve/{what}"))));
     }
-    answer(&state, &headers, peer, || async {
-        Ok(JsonValue::Array(Vec::new()))
-    })
-    .await
+    reply(Ok(JsonValue::Array(Vec::new())))
 }
