@@ -257,6 +257,13 @@ pub async fn create(
     Ok(id)
 }
 
+/// Whether groups are in use (`ENABLE_GROUPS`: membership, group settings and packages).
+pub async fn enabled(state: &AppState) -> Result<bool, AppError> {
+    Ok(crate::app::options::Options::load(&state.store)
+        .await?
+        .on("ENABLE_GROUPS"))
+}
+
 /// Every group with its member count.
 pub async fn list(state: &AppState) -> Result<Vec<GroupSummary>, AppError> {
     Ok(state.store.list_groups().await?)

@@ -91,9 +91,7 @@ async fn groups_list_get(State(state): State<AppState>, signed: SignedIn) -> Res
     let SignedIn { viewer, ctx } = signed;
     let result = async {
         let list = groups::list(&state).await?;
-        let enabled = crate::app::options::Options::load(&state.store)
-            .await?
-            .on("ENABLE_GROUPS");
+        let enabled = groups::enabled(&state).await?;
         Ok::<_, AppError>((list, enabled))
     }
     .await;
