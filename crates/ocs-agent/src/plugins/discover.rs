@@ -98,6 +98,9 @@ pub fn skip_reason(meta: &Metadata) -> Option<Skip> {
 /// Lists the plugins of `dir`. `Ok(None)` when the directory does not exist (no plugins
 /// installed); an error when it cannot be read or anyone may write it.
 pub fn discover(dir: &Path) -> Result<Option<Found>, PluginError> {
+    // Plugins run from `/`, so a relative directory (`--plugins-dir plugins`) is made
+    // absolute against the agent's own working directory first.
+    let dir = &std::path::absolute(dir).map_err(|e| PluginError::Directory(e.to_string()))?;
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -209,6 +212,8 @@ mod tests {
     fn missing_world_writable_and_non_directories() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(discover(&dir.path().join("none")).unwrap(), None);
+        let cwd_relative = discover(Path::new("src/plugins")).unwrap().unwrap();
+        assert!(cwd_relative.skipped.iter().all(|(p, _)| p.is_absolute()));
         let f = file(dir.path(), "plain", 0o755);
         assert!(matches!(discover(&f), Err(PluginError::Directory(_))));
         let open = dir.path().join("open");
