@@ -101,18 +101,36 @@ fn kill_group(child: &Child) {
     let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
 }
 
+/// Starts the command, trying again for a moment while the file is busy (`ETXTBSY`): a
+/// plugin being replaced by a package manager, or one another thread of this process has
+/// just written and a concurrently forked child still holds open.
+fn spawn(command: &mut Command) -> std::io::Result<Child> {
+    let busy = Some(rustix::io::Errno::TXTBSY.raw_os_error());
+    let mut attempts = 0;
+    loop {
+        match command.spawn() {
+            Err(e) if e.raw_os_error() == busy && attempts < 20 => {
+                attempts += 1;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            other => return other,
+        }
+    }
+}
+
 /// Runs the plugin at `path` within `limits`. Only a failure to start it is an error.
 pub fn run(path: &Path, limits: Limits) -> std::io::Result<Ran> {
     let started = Instant::now();
-    let mut child = Command::new(path)
+    let mut command = Command::new(path);
+    command
         .env_clear()
         .envs(ENVIRONMENT.iter().copied())
         .current_dir("/")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()?;
+        .process_group(0);
+    let mut child = spawn(&mut command)?;
     let over = Arc::new(AtomicBool::new(false));
     let stdout = child
         .stdout
@@ -129,7 +147,8 @@ pub fn run(path: &Path, limits: Limits) -> std::io::Result<Ran> {
             let _ = child.wait();
             break End::TooMuchOutput;
         }
-        match child.try_wait()? {
+        let waited = child.try_wait().inspect_err(|_| kill_group(&child))?;
+        match waited {
             Some(status) => break End::Exited(status),
             None if Instant::now() >= deadline => {
                 kill_group(&child);
