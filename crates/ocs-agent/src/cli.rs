@@ -128,6 +128,14 @@ pub struct Options {
     /// Time limit of one HTTP request.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// Directory of plugins: executables whose XML sections are added to the inventory
+    /// (default /etc/ocs-agent/plugins).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub plugins_dir: Option<PathBuf>,
+    /// Time limit of one plugin (default 30); a plugin still running then is killed and
+    /// left out.
+    #[arg(long, global = true, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub plugin_timeout: Option<u64>,
 }
 
 #[cfg(test)]
@@ -191,5 +199,16 @@ mod tests {
         );
         assert_eq!(c.options.ipdisc_latency, Some(5));
         assert!(Cli::try_parse_from(["ocs-agent", "--ipdisc", "192.0.2"]).is_err());
+        let c = Cli::try_parse_from([
+            "ocs-agent",
+            "--plugins-dir",
+            "/srv/plugins",
+            "--plugin-timeout",
+            "5",
+        ])
+        .unwrap();
+        assert_eq!(c.options.plugins_dir, Some(PathBuf::from("/srv/plugins")));
+        assert_eq!(c.options.plugin_timeout, Some(5));
+        assert!(Cli::try_parse_from(["ocs-agent", "--plugin-timeout", "0"]).is_err());
     }
 }

@@ -69,6 +69,10 @@ pub struct ConfigFile {
     pub logfile: Option<PathBuf>,
     /// Longest first daemon wait when PROLOG_FREQ is unknown, seconds.
     pub delaytime: Option<u64>,
+    /// Plugins directory.
+    pub plugins_dir: Option<PathBuf>,
+    /// Time limit of one plugin, seconds.
+    pub plugin_timeout: Option<u64>,
     /// TLS settings.
     #[serde(default)]
     pub tls: TlsFile,
@@ -131,6 +135,8 @@ pub struct Config {
     pub ipdisc_latency: Option<u64>,
     /// How to reach the server.
     pub transport: TransportConfig,
+    /// Where plugins are and how long each may take.
+    pub plugins: crate::plugins::Settings,
 }
 
 impl Config {
@@ -185,6 +191,18 @@ impl Config {
             debug: o.debug,
             ipdisc: o.ipdisc,
             ipdisc_latency: o.ipdisc_latency,
+            plugins: crate::plugins::Settings {
+                dir: o
+                    .plugins_dir
+                    .clone()
+                    .or(file.plugins_dir)
+                    .unwrap_or_else(|| PathBuf::from(crate::plugins::DEFAULT_DIR)),
+                timeout: o
+                    .plugin_timeout
+                    .or(file.plugin_timeout)
+                    .filter(|&s| s > 0)
+                    .map_or(crate::plugins::DEFAULT_TIMEOUT, Duration::from_secs),
+            },
         }
     }
 }
@@ -217,6 +235,17 @@ mod tests {
         assert!(!c.transport.verify_tls);
         assert_eq!(c.transport.password.as_deref(), Some("s3cret"));
         assert_eq!(c.transport.timeout, Duration::from_secs(120));
+
+        let file: ConfigFile =
+            toml::from_str("plugins_dir = \"/srv/plugins\"\nplugin_timeout = 10\n").unwrap();
+        let c = Config::merge(&cli.options, file.clone());
+        assert_eq!(c.plugins.dir, PathBuf::from("/srv/plugins"));
+        assert_eq!(c.plugins.timeout, Duration::from_secs(10));
+        let cli = crate::cli::Cli::try_parse_from(["ocs-agent", "--plugin-timeout", "2"]).unwrap();
+        assert_eq!(
+            Config::merge(&cli.options, file).plugins.timeout,
+            Duration::from_secs(2)
+        );
     }
 
     #[test]
@@ -225,6 +254,9 @@ mod tests {
         let c = Config::merge(&cli.options, ConfigFile::default());
         assert_eq!(c.state_dir, PathBuf::from(DEFAULT_STATE_DIR));
         assert!(c.transport.verify_tls);
+        assert_eq!(c.plugins, crate::plugins::Settings::default());
+        assert_eq!(c.plugins.dir, PathBuf::from("/etc/ocs-agent/plugins"));
+        assert_eq!(c.plugins.timeout, Duration::from_secs(30));
         assert!(
             toml::from_str::<ConfigFile>("sever = \"x\"").is_err(),
             "typos are errors"

@@ -77,6 +77,9 @@ pub struct Extras {
     pub download_history: Option<Vec<String>>,
     /// Hosts an IP discovery scan found (`IPDISCOVER`), when one ran.
     pub ipdiscover: Option<Vec<ocs_proto::inventory::DiscoveredHost>>,
+    /// Rows the plugins added, in plugin order; written after everything else, with no
+    /// CHECKSUM bit and no digest.
+    pub plugins: Vec<crate::plugins::PluginRow>,
 }
 
 /// Writes the INVENTORY document, with `checksum` in HARDWARE.
@@ -115,6 +118,12 @@ pub fn to_xml(deviceid: &str, sections: &[Section], checksum: u64, extras: &Extr
     }
     if let Some(hosts) = &extras.ipdiscover {
         w.ipdiscover(hosts);
+    }
+    for row in &extras.plugins {
+        w.row(
+            &row.section,
+            row.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        );
     }
     w.finish()
 }
@@ -195,6 +204,13 @@ mod tests {
                 mac: "00:1b:21:0a:00:15".into(),
                 name: "-".into(),
             }]),
+            plugins: vec![crate::plugins::PluginRow {
+                section: "FAILED_UNITS".into(),
+                fields: vec![
+                    ("NAME".into(), "a&b.service".into()),
+                    ("DESCRIPTION".into(), "<x> \"y\"".into()),
+                ],
+            }],
         };
         let xml = to_xml("pc-2024-01-01-00-00-00", &sections, 513, &extras);
         let at = |needle: &str| xml.find(needle).unwrap();
@@ -213,5 +229,14 @@ mod tests {
         assert_eq!(inv.accountinfo, Some(vec![("TAG".into(), "LYON".into())]));
         assert_eq!(inv.old_deviceid.as_deref(), Some("pc-2020-01-01-00-00-00"));
         assert_eq!(inv.hardware_text("NAME"), Some("pc"));
+        assert!(
+            at("</IPDISCOVER>") < at("<FAILED_UNITS>"),
+            "plugin sections come last"
+        );
+        assert!(xml.contains("<NAME>a&amp;b.service</NAME>"), "{xml}");
+        let doc = ocs_proto::xml::parse(xml.as_bytes()).unwrap();
+        let unit = doc.child("CONTENT").unwrap().child("FAILED_UNITS").unwrap();
+        assert_eq!(unit.value("DESCRIPTION"), Some("<x> \"y\""));
+        assert_eq!(unit.value("NAME"), Some("a&b.service"));
     }
 }

@@ -18,6 +18,7 @@ pub mod inventory;
 pub mod ipdiscover;
 pub mod netlink;
 pub mod pci;
+pub mod plugins;
 pub mod run;
 pub mod smbios;
 pub mod state;

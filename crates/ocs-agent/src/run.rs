@@ -28,6 +28,7 @@ use crate::download::{self, Downloader, Mode};
 use crate::error::Error;
 use crate::inventory::{self, Extras};
 use crate::ipdiscover;
+use crate::plugins;
 use crate::state::{AccountEntry, State};
 use crate::transport::Client;
 
@@ -290,6 +291,8 @@ pub fn run_with(
     let mut sections = collect(ctx, cfg);
     let ipdiscover = ipdiscover::order(prolog.as_ref(), cfg.ipdisc, cfg.ipdisc_latency)
         .and_then(|order| ipdiscover::run(ctx, &order));
+    // Plugin rows stay out of the digests: their sections have no CHECKSUM bit to set.
+    let plugin_rows = plugins::run_all(&cfg.plugins);
     let digests = inventory::digests(&sections);
     let checksum = inventory::checksum(&digests, &state.digests);
     let extras = Extras {
@@ -297,6 +300,7 @@ pub fn run_with(
         old_deviceid: state.old_deviceid.clone(),
         download_history: downloader.as_ref().map(Downloader::history),
         ipdiscover,
+        plugins: plugin_rows,
     };
     let xml = inventory::to_xml(&deviceid, &sections, checksum, &extras);
 
@@ -358,12 +362,14 @@ pub fn run_with(
     save_state(cfg, &state, persist, true)?;
     deploy(downloader.as_mut(), mode);
     sections.retain(|s| !s.rows.is_empty());
+    let plugin_sections: std::collections::BTreeSet<&str> =
+        extras.plugins.iter().map(|r| r.section.as_str()).collect();
     Ok(Report::Sent {
         url: client.url().to_owned(),
         checksum,
         account_update,
-        sections: sections.len(),
-        rows: sections.iter().map(|s| s.rows.len()).sum(),
+        sections: sections.len() + plugin_sections.len(),
+        rows: sections.iter().map(|s| s.rows.len()).sum::<usize>() + extras.plugins.len(),
     })
 }
 
@@ -392,6 +398,8 @@ mod tests {
         let cli = crate::cli::Cli::try_parse_from(argv).unwrap();
         let mut c = Config::merge(&cli.options, crate::config::ConfigFile::default());
         c.state_dir = state.to_owned();
+        // Never the plugins of the machine running the tests.
+        c.plugins.dir = state.join("no-plugins");
         c
     }
 
@@ -463,6 +471,41 @@ mod tests {
         assert!(text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<REQUEST>"));
         assert!(!text.contains("<SOFTWARES>"));
         assert!(text.contains("<KEYNAME>TAG</KEYNAME>\n      <KEYVALUE>PARIS</KEYVALUE>"));
+    }
+
+    #[test]
+    fn plugin_sections_go_into_the_written_inventory_without_touching_checksum() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let mut cfg = config(
+            &["--local", out.to_str().unwrap(), "--xml"],
+            &dir.path().join("state"),
+        );
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir(&plugins).unwrap();
+        let p = plugins.join("raid");
+        std::fs::write(
+            &p,
+            "#!/bin/sh\necho '<RAID_ARRAYS><NAME>md0</NAME><STATE>clean</STATE></RAID_ARRAYS>'\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        cfg.plugins.dir = plugins;
+        let Report::Written(path) = run_once(&cfg, &machine("vm-debian12", true)).unwrap() else {
+            panic!("not written")
+        };
+        let text = std::fs::read_to_string(path).unwrap();
+        assert!(
+            text.contains("    <RAID_ARRAYS>\n      <NAME>md0</NAME>\n      <STATE>clean</STATE>\n    </RAID_ARRAYS>\n  </CONTENT>"),
+            "{text}"
+        );
+        let req = ocs_proto::request::parse_request(text.as_bytes()).unwrap();
+        let inv = ocs_proto::Inventory::from_request(&req).unwrap();
+        assert_eq!(
+            inv.checksum,
+            Some(ocs_proto::catalogue::ALL_SECTIONS_CHANGED)
+        );
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! API shows every section it sent; HTTP, TLS and connection failures give one line and a
 //! non-zero exit; the daemon stops cleanly on SIGTERM and keeps its countdown; packages are
 //! deployed from a local server (`download`); elected or forced, it maps a network lab by
-//! ARP into the server's netmap (`ipdiscover`).
+//! ARP into the server's netmap (`ipdiscover`); plugin sections reach the written inventory
+//! and bad plugins are left out (`plugins`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code
 
@@ -18,6 +19,7 @@ use ocs_testkit::TestServer;
 mod deploy_server;
 mod download;
 mod ipdiscover;
+mod plugins;
 
 fn agent() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ocs-agent"));
