@@ -25,7 +25,7 @@ static LAB: Mutex<()> = Mutex::new(());
 
 /// Our agent binary: `OCS_AGENT_BIN`, else `ocs-agent` next to the server binary (a
 /// workspace build puts both there).
-fn our_agent() -> Option<PathBuf> {
+pub(crate) fn our_agent() -> Option<PathBuf> {
     let found = std::env::var_os("OCS_AGENT_BIN")
         .map(PathBuf::from)
         .or_else(|| {

@@ -66,3 +66,75 @@ async fn an_undeclared_section_is_kept_and_shown() {
     let left = store(&s).await.remnants_of(id, DEV).await.unwrap();
     assert!(left.is_empty(), "{left:?}");
 }
+
+/// The repository's sample plugin, run by our agent, to the console: the end-to-end path a
+/// site's own plugin takes.
+#[tokio::test]
+async fn the_sample_plugin_from_agent_to_console() {
+    use std::os::unix::fs::PermissionsExt;
+
+    let Some(agent) = crate::ipdiscover_scan::our_agent() else {
+        return;
+    };
+    let s = server(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let (plugins, bin, state) = (
+        dir.path().join("plugins"),
+        dir.path().join("bin"),
+        dir.path().join("state"),
+    );
+    for d in [&plugins, &bin, &state] {
+        std::fs::create_dir(d).unwrap();
+    }
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../ocs-agent/contrib/plugins/failed-units")
+        .canonicalize()
+        .unwrap();
+    // This machine has no failed unit to show, and the agent gives plugins a fixed PATH: the
+    // installed plugin runs the sample with a systemctl that says two units failed.
+    let systemctl = bin.join("systemctl");
+    std::fs::write(
+        &systemctl,
+        "#!/bin/sh\nprintf '%s\\n' 'nginx.service loaded failed failed Web server' 'backup.timer loaded failed failed Nightly backup'\n",
+    )
+    .unwrap();
+    let installed = plugins.join("failed-units");
+    std::fs::write(
+        &installed,
+        format!(
+            "#!/bin/sh\nPATH={}:$PATH exec {}\n",
+            bin.display(),
+            sample.display()
+        ),
+    )
+    .unwrap();
+    for f in [installed, systemctl] {
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = std::process::Command::new(&agent)
+        .env("OCS_AGENT_CONFIG", "/dev/null")
+        .env_remove("OCS_AGENT_LOG")
+        .args(["--server", &s.agent_url(), "--nosoft", "--plugins-dir"])
+        .arg(&plugins)
+        .arg("--state-dir")
+        .arg(&state)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+
+    let token = s.token();
+    let (_, list) = s.api("/api/v1/computers", &token).await;
+    let id = list["items"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("{list}"));
+    let (_, computer) = s.api(&format!("/api/v1/computers/{id}"), &token).await;
+    let units = &computer["undeclared_sections"]["FAILED_UNITS"];
+    assert_eq!(units.as_array().map(Vec::len), Some(2), "{computer}");
+    assert_eq!(units[0]["NAME"], "nginx.service");
+    assert_eq!(units[1]["DESCRIPTION"], "Nightly backup");
+    let console = Console::sign_in_admin(&s).await;
+    let page = console
+        .get(&format!("/computers/{id}?section=x-failed_units"))
+        .await;
+    assert!(page.body.contains("backup.timer"), "{}", page.body);
+}
