@@ -6,6 +6,7 @@
 use ocs_proto::ExtraSection;
 use serde_json::{Map, Value as JsonValue};
 
+use crate::sql::{placeholders, rows_per_statement};
 use crate::{HostId, Result, Store, StoreError, WriteTx};
 
 fn encode(row: &[(String, String)]) -> String {
@@ -47,22 +48,39 @@ impl WriteTx {
                 .execute(self.conn())
                 .await?;
         }
-        let mut written = 0;
-        for section in sections {
-            for (position, row) in section.rows.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO extra_sections (hardware_id, section, position, fields) \
-                     VALUES ($1, $2, $3, $4)",
-                )
-                .bind(id.0)
-                .bind(section.name.as_str())
-                .bind(i64::try_from(position).unwrap_or(i64::MAX))
-                .bind(encode(row))
-                .execute(self.conn())
-                .await?;
-                written += 1;
+        // Rows of every section, batched as the catalogue sections' rows are.
+        let rows: Vec<(&str, i64, String)> = sections
+            .iter()
+            .flat_map(|section| {
+                section.rows.iter().enumerate().map(|(position, row)| {
+                    (
+                        section.name.as_str(),
+                        i64::try_from(position).unwrap_or(i64::MAX),
+                        encode(row),
+                    )
+                })
+            })
+            .collect();
+        const WIDTH: usize = 4;
+        for chunk in rows.chunks(rows_per_statement(WIDTH)) {
+            let values: Vec<String> = (0..chunk.len())
+                .map(|r| format!("({})", placeholders(self.backend, r * WIDTH + 1, WIDTH)))
+                .collect();
+            let sql = format!(
+                "INSERT INTO extra_sections (hardware_id, section, position, fields) VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for (section, position, fields) in chunk {
+                q = q
+                    .bind(id.0)
+                    .bind(*section)
+                    .bind(*position)
+                    .bind(fields.as_str());
             }
+            q.execute(self.conn()).await?;
         }
+        let written = rows.len();
         Ok(written)
     }
 }

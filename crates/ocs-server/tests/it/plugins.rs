@@ -61,7 +61,17 @@ async fn an_undeclared_section_is_kept_and_shown() {
     let (_, computer) = s.api(&format!("/api/v1/computers/{}", id.0), &token).await;
     assert_eq!(computer["undeclared_sections"], serde_json::json!({}));
 
-    s.send(&inventory_xml(DEV, &content(&["d.service"]))).await;
+    // More rows than one statement binds (they are inserted in batches), in order.
+    let many: Vec<String> = (0..500).map(|i| format!("u{i:03}.service")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    s.send(&inventory_xml(DEV, &content(&many))).await;
+    let (_, computer) = s.api(&format!("/api/v1/computers/{}", id.0), &token).await;
+    let units = computer["undeclared_sections"]["FAILED_UNITS"]
+        .as_array()
+        .unwrap();
+    assert_eq!(units.len(), 500);
+    assert_eq!(units[499]["NAME"], "u499.service");
+
     s.cli_ok(&["computers", "delete", &id.0.to_string()]);
     let left = store(&s).await.remnants_of(id, DEV).await.unwrap();
     assert!(left.is_empty(), "{left:?}");
