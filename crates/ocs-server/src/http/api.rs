@@ -454,7 +454,7 @@ fn item(h: HostSummary) -> ComputerItem {
     }
 }
 
-fn json_value(v: &Value) -> JsonValue {
+pub(crate) fn json_value(v: &Value) -> JsonValue {
     match v {
         Value::Null => JsonValue::Null,
         Value::Int(n) => JsonValue::from(*n),

@@ -9,13 +9,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use ocs_proto::Value;
 use ocs_storage::RawRow;
 use serde_json::{json, Map, Value as JsonValue};
 
 use crate::app::ocsapi::{self, LegacyComputer};
 use crate::app::{AppError, AppState};
-use crate::http::api::{param, respond};
+use crate::http::api::{json_value, param, respond};
 
 /// Routes of the legacy API.
 pub fn router() -> Router<AppState> {
@@ -84,16 +83,12 @@ fn reply(result: Result<JsonValue, AppError>) -> Response {
     response
 }
 
-fn value(v: &Value) -> JsonValue {
-    match v {
-        Value::Null => JsonValue::Null,
-        Value::Int(n) => JsonValue::from(*n),
-        Value::Text(s) => JsonValue::from(s.as_str()),
-    }
-}
-
 fn object(row: &RawRow) -> JsonValue {
-    JsonValue::Object(row.iter().map(|(k, v)| (k.clone(), value(v))).collect())
+    JsonValue::Object(
+        row.iter()
+            .map(|(k, v)| (k.clone(), json_value(v)))
+            .collect(),
+    )
 }
 
 fn objects(rows: &[RawRow]) -> JsonValue {
