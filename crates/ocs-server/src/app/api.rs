@@ -218,13 +218,8 @@ pub async fn authenticate(state: &AppState, header: Option<&str>) -> Result<ApiC
     })
 }
 
-/// A page of computers.
-pub async fn list_computers(
-    state: &AppState,
-    filter: &HostFilter,
-    page: u32,
-    per_page: u32,
-) -> Result<(i64, Vec<HostSummary>), AppError> {
+/// Refuses a page number of 0 and a page size outside 1 to [`MAX_PER_PAGE`].
+pub fn check_page(page: u32, per_page: u32) -> Result<(), AppError> {
     if page == 0 {
         return Err(AppError::bad_request("E_BAD_PARAM", "page starts at 1"));
     }
@@ -234,6 +229,17 @@ pub async fn list_computers(
             format!("per_page must be between 1 and {MAX_PER_PAGE}"),
         ));
     }
+    Ok(())
+}
+
+/// A page of computers.
+pub async fn list_computers(
+    state: &AppState,
+    filter: &HostFilter,
+    page: u32,
+    per_page: u32,
+) -> Result<(i64, Vec<HostSummary>), AppError> {
+    check_page(page, per_page)?;
     Ok(state
         .store
         .list_hosts(

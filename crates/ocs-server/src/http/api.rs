@@ -100,15 +100,7 @@ pub(crate) fn page_of_list<T>(
 ) -> Result<ItemPage<T>, AppError> {
     let page = number(params, "page", 1)?;
     let per_page = number(params, "per_page", 50)?;
-    if page == 0 || per_page == 0 || per_page > api::MAX_PER_PAGE {
-        return Err(AppError::bad_request(
-            "E_BAD_PARAM",
-            format!(
-                "page starts at 1 and per_page is between 1 and {}",
-                api::MAX_PER_PAGE
-            ),
-        ));
-    }
+    api::check_page(page, per_page)?;
     let wanted = params.get("name").map(|n| n.to_lowercase());
     let matching: Vec<T> = items
         .into_iter()
