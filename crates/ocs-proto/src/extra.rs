@@ -34,7 +34,9 @@ pub struct ExtraSection {
     pub rows: Vec<Vec<(String, String)>>,
 }
 
-fn valid_name(name: &str) -> bool {
+/// Whether a name may be a section's or a field's: an upper-case ASCII letter, then
+/// upper-case letters, digits and `_`, at most [`MAX_EXTRA_NAME`] characters.
+pub fn is_valid_name(name: &str) -> bool {
     name.len() <= MAX_EXTRA_NAME
         && name.starts_with(|c: char| c.is_ascii_uppercase())
         && name
@@ -44,7 +46,7 @@ fn valid_name(name: &str) -> bool {
 
 /// Whether a `CONTENT` child of this name is an unknown section.
 pub fn is_extra_name(name: &str) -> bool {
-    valid_name(name)
+    is_valid_name(name)
         && !NOT_EXTRA.contains(&name)
         && !catalogue::SECTIONS.iter().any(|s| s.element == name)
 }
@@ -60,7 +62,7 @@ pub fn extra_row(el: &Element) -> Option<Vec<(String, String)>> {
         let text = child.text.trim();
         if !child.children.is_empty()
             || text.is_empty()
-            || !valid_name(&child.name)
+            || !is_valid_name(&child.name)
             || fields.iter().any(|(name, _)| *name == child.name)
         {
             continue;

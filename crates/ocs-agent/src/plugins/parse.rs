@@ -9,13 +9,12 @@
 //! built-in sections a plugin may not emit, and the bounds on rows, fields and values.
 //! Nothing is read from or written to the machine.
 
-use ocs_proto::catalogue;
 use ocs_proto::xml::{self, XmlError, XmlLimits};
 
 use super::PluginError;
 
-/// Longest section or field name.
-pub const MAX_NAME_LEN: usize = 64;
+/// Longest section or field name (the server's limit).
+pub const MAX_NAME_LEN: usize = ocs_proto::extra::MAX_EXTRA_NAME;
 /// Longest field value, in bytes.
 pub const MAX_VALUE_BYTES: usize = 4096;
 /// Most rows one plugin may add.
@@ -23,18 +22,8 @@ pub const MAX_ROWS: usize = 10_000;
 /// Most fields in one row.
 pub const MAX_FIELDS: usize = 100;
 
-/// Element names a plugin may not use for a section: every section the agent writes itself
-/// or the server reads specially, besides the catalogue's.
-const RESERVED: &[&str] = &[
-    "ACCOUNTINFO",
-    "CONTENT",
-    "DEVICEID",
-    "DOWNLOAD",
-    "IPDISCOVER",
-    "OLD_DEVICEID",
-    "QUERY",
-    "REQUEST",
-];
+/// Names of the request's envelope, which a plugin may not use for a section either.
+const ENVELOPE: &[&str] = &["CONTENT", "QUERY", "REQUEST"];
 
 /// One row a plugin added: its section and its fields in the order printed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,21 +34,15 @@ pub struct PluginRow {
     pub fields: Vec<(String, String)>,
 }
 
-/// Whether a name is one the agent or the server already gives a meaning to.
+/// Whether a valid name is one the agent or the server already gives a meaning to: the
+/// server keeps a section only under a name it does not know (`ocs_proto::extra`).
 pub fn is_builtin_section(name: &str) -> bool {
-    name == catalogue::HARDWARE.element
-        || name == catalogue::SOFTWARES.element
-        || catalogue::section(name).is_some()
-        || RESERVED.contains(&name)
+    !ocs_proto::extra::is_extra_name(name) || ENVELOPE.contains(&name)
 }
 
-/// Whether a name is a valid section or field name: an upper-case ASCII letter, then
-/// upper-case letters, digits and `_`, at most [`MAX_NAME_LEN`] characters.
+/// Whether a name is a valid section or field name (the server's rule).
 pub fn is_valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some('A'..='Z'))
-        && name.len() <= MAX_NAME_LEN
-        && chars.all(|c| matches!(c, 'A'..='Z' | '0'..='9' | '_'))
+    ocs_proto::extra::is_valid_name(name)
 }
 
 /// Reads a plugin's output (at most `max_bytes`). Empty output (or whitespace only) is no
